@@ -1,0 +1,16 @@
+"""Rules: schema, loader, matcher registry, engine, and the checker that runs inline examples."""
+
+from .loader import CompiledRule, RuleLoadError, RuleSet, load_ruleset
+from .matchers import MATCHERS, Hit, LinkView, MessageView, matcher
+
+__all__ = [
+    "CompiledRule",
+    "RuleLoadError",
+    "RuleSet",
+    "load_ruleset",
+    "MATCHERS",
+    "Hit",
+    "LinkView",
+    "MessageView",
+    "matcher",
+]

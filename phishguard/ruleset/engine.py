@@ -1,0 +1,78 @@
+"""Run compiled rules over a message or a link and turn hits into findings.
+
+Messages are templates with ``{name}`` placeholders filled from the hit: ``{evidence}`` always,
+plus the matcher's variables (a variable may hold both languages: ``{"ru": …, "en": …}``). Only
+plain names are substituted (no attribute access), so a template cannot reach into objects.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from ..verdict import Finding
+from .loader import CompiledRule, RuleSet
+from .matchers import Hit, LinkView, MessageView
+
+__all__ = ["render_message", "run_text_rules", "run_link_rules", "findings_for"]
+
+_PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+LANGS = ("ru", "en")
+
+
+def render_message(template: str, lang: str, values: dict) -> str:
+    """Fill ``{name}`` placeholders; unknown names stay as written.
+
+    >>> render_message("Это не {brand}: {detail}", "ru", {"brand": "avito.ru", "detail": {"ru": "буква", "en": "letter"}})
+    'Это не avito.ru: буква'
+    """
+
+    def sub(m: re.Match[str]) -> str:
+        v = values.get(m.group(1))
+        if v is None:
+            return m.group(0)
+        if isinstance(v, dict):
+            return str(v.get(lang) or v.get("en") or "")
+        return str(v)
+
+    return _PLACEHOLDER.sub(sub, template)
+
+
+def _finding(rule: CompiledRule, hit: Hit) -> Finding:
+    values = {"evidence": hit.evidence, **hit.vars}
+    msgs = rule.doc.messages
+    return Finding(
+        rule=rule.id,
+        category=rule.doc.category,
+        severity=rule.doc.severity,
+        weight=max(0.0, min(1.0, rule.weight * hit.strength)),
+        evidence=hit.evidence,
+        message={"en": render_message(msgs.en, "en", values), "ru": render_message(msgs.ru, "ru", values)},
+        floor=rule.floor,
+        brand=hit.brand,
+    )
+
+
+def findings_for(rules: Iterable[CompiledRule], view: MessageView | LinkView) -> list[Finding]:
+    """All findings of ``rules`` on one view, one per rule (its strongest hit)."""
+    out: list[Finding] = []
+    for rule in rules:
+        best: Hit | None = None
+        for hit in rule.fn(view):
+            if best is None or hit.strength > best.strength:
+                best = hit
+        if best is not None:
+            out.append(_finding(rule, best))
+    return out
+
+
+def run_text_rules(ruleset: RuleSet, msg: MessageView) -> list[Finding]:
+    return findings_for(ruleset.text_rules, msg)
+
+
+def run_link_rules(ruleset: RuleSet, link: LinkView) -> list[Finding]:
+    """Findings for one link; a firing ``suppresses_links`` rule (allow list) drops the others."""
+    found = findings_for(ruleset.link_rules, link)
+    if ruleset.suppressors and any(f.rule in ruleset.suppressors for f in found):
+        found = [f for f in found if f.rule in ruleset.suppressors]
+    return found

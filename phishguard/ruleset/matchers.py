@@ -1,0 +1,337 @@
+"""The matcher registry: small declarative matchers, keyed by name, that rules refer to.
+
+A matcher is built once per rule from its parameters (validated with pydantic) and shared
+resources (lists, brands), and is then called on a :class:`MessageView` (scope ``text``) or a
+:class:`LinkView` (scope ``url``). It yields :class:`Hit` objects: the evidence (a substring of
+the input or of the derived form it names), a strength in [0, 1] that scales the rule's weight,
+and variables for the rule's message template.
+
+Adding a matcher: write a params model and a builder, and register both with :func:`matcher`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from ..extract import UrlSpan
+    from ..hosts import HostInfo
+    from ..normalize import NormText
+
+__all__ = [
+    "Hit",
+    "MessageView",
+    "LinkView",
+    "Resources",
+    "DomainList",
+    "MatcherSpec",
+    "MATCHERS",
+    "matcher",
+]
+
+Vars = dict[str, "str | dict[str, str]"]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    evidence: str
+    strength: float = 1.0
+    vars: Vars = field(default_factory=dict)
+    brand: str | None = None
+
+
+@dataclass(slots=True)
+class MessageView:
+    """What text matchers see: the original text, its normalized form, and scanner signals."""
+
+    text: str
+    norm: "NormText"
+    signals: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkView:
+    """What link matchers see: the extracted span, its host, and its brand if official."""
+
+    span: "UrlSpan"
+    official_brand: Any = None  # lookalike.Brand | None
+
+    @property
+    def host(self) -> "HostInfo":
+        return self.span.host
+
+
+class DomainList:
+    """A set of domains; a host matches when it is an entry or a subdomain of one.
+
+    >>> d = DomainList("t", {"bit.ly": 1.0, "clck.ru": 0.5})
+    >>> d.lookup("go.clck.ru"), d.lookup("bit.ly"), d.lookup("notbit.ly")
+    (('clck.ru', 0.5), ('bit.ly', 1.0), None)
+    """
+
+    def __init__(self, name: str, entries: Mapping[str, float]):
+        self.name = name
+        self.entries = {k.strip().lower().rstrip("."): float(v) for k, v in entries.items() if k.strip()}
+
+    def lookup(self, ascii_host: str) -> tuple[str, float] | None:
+        labels = ascii_host.split(".")
+        for i in range(len(labels)):
+            cand = ".".join(labels[i:])
+            w = self.entries.get(cand)
+            if w is not None:
+                return cand, w
+        return None
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+@dataclass(slots=True)
+class Resources:
+    """Shared data the matchers are built with (one set per Scanner)."""
+
+    lists: dict[str, DomainList] = field(default_factory=dict)
+    brands: Any = None  # lookalike.BrandRegistry
+    lookalike: Any = None  # lookalike.LookalikeEngine
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+TextFn = Callable[[MessageView], Iterable[Hit]]
+LinkFn = Callable[[LinkView], Iterable[Hit]]
+
+
+@dataclass(frozen=True, slots=True)
+class MatcherSpec:
+    name: str
+    scope: Literal["text", "url"]
+    params: type[BaseModel]
+    build: Callable[[Any, Resources], Callable[[Any], Iterable[Hit]]]
+    doc: str
+
+
+MATCHERS: dict[str, MatcherSpec] = {}
+
+
+def matcher(name: str, scope: Literal["text", "url"], params: type[BaseModel]):
+    """Register a matcher builder under ``name``."""
+
+    def deco(build):
+        MATCHERS[name] = MatcherSpec(name, scope, params, build, (build.__doc__ or "").strip())
+        return build
+
+    return deco
+
+
+# --------------------------------------------------------------------------- text matchers
+
+
+class RegexParams(_Params):
+    pattern: str = Field(description="Python regex over the normalized text (lowercase, folded, ё→е).")
+    max_hits: int = Field(3, ge=1, le=50)
+
+
+@matcher("regex", "text", RegexParams)
+def _build_regex(p: RegexParams, res: Resources) -> TextFn:
+    """A regular expression over the normalized text; evidence is the original span."""
+    rx = re.compile(p.pattern)
+
+    def run(msg: MessageView) -> Iterator[Hit]:
+        for i, m in enumerate(rx.finditer(msg.norm.text)):
+            if i >= p.max_hits:
+                break
+            yield Hit(evidence=msg.norm.original_slice(m.start(), m.end()))
+
+    return run
+
+
+class SignalParams(_Params):
+    name: str = Field(description="A signal the scanner raises (text_truncated, too_many_urls).")
+
+
+@matcher("signal", "text", SignalParams)
+def _build_signal(p: SignalParams, res: Resources) -> TextFn:
+    """Fires when the scanner raised the named signal (limits hit, parts degraded)."""
+
+    def run(msg: MessageView) -> Iterator[Hit]:
+        value = msg.signals.get(p.name)
+        if value is not None:
+            yield Hit(evidence=value, vars={"detail": value})
+
+    return run
+
+
+# --------------------------------------------------------------------------- link matchers
+
+
+class NoParams(_Params):
+    pass
+
+
+@matcher("userinfo", "url", NoParams)
+def _build_userinfo(p: NoParams, res: Resources) -> LinkFn:
+    """The link has a user part (``https://avito.ru@evil.xyz``): what stands before ``@`` is not the site."""
+
+    def run(link: LinkView) -> Iterator[Hit]:
+        ui = link.span.userinfo
+        if ui is not None:
+            ev = ui + "@" if (ui + "@") in link.span.raw else link.span.raw
+            yield Hit(evidence=ev, vars={"fake": ui, "host": link.host.unicode})
+
+    return run
+
+
+class IpParams(_Params):
+    forms: list[str] = Field(description="ip_form values to match: dotted, short, decimal, hex, octal, mixed, ipv6.")
+
+
+@matcher("ip_host", "url", IpParams)
+def _build_ip(p: IpParams, res: Resources) -> LinkFn:
+    """The host is an IP address written in one of the given forms."""
+    forms = frozenset(p.forms)
+
+    def run(link: LinkView) -> Iterator[Hit]:
+        h = link.host
+        if h.ip is not None and h.ip_form in forms:
+            yield Hit(evidence=h.raw if h.raw in link.span.raw else link.span.raw, vars={"ip": str(h.ip)})
+
+    return run
+
+
+class IdnParams(_Params):
+    mixed_script: bool | None = Field(
+        None, description="true: only hosts mixing scripts in one label; false: only single-script IDNs; null: any IDN."
+    )
+
+
+def _label_scripts(label: str) -> set[str]:
+    import unicodedata
+
+    out = set()
+    for ch in label:
+        if ch.isalpha():
+            try:
+                out.add(unicodedata.name(ch).split(" ", 1)[0])
+            except ValueError:
+                out.add("UNKNOWN")
+    return out
+
+
+@matcher("idn_host", "url", IdnParams)
+def _build_idn(p: IdnParams, res: Resources) -> LinkFn:
+    """The host is internationalized (punycode ``xn--`` or non-ASCII letters), optionally mixing scripts."""
+
+    def run(link: LinkView) -> Iterator[Hit]:
+        h = link.host
+        if not h.is_idn or h.ip is not None:
+            return
+        mixed = [lab for lab in h.unicode.split(".") if len(_label_scripts(lab)) > 1]
+        if p.mixed_script is True and not mixed:
+            return
+        if p.mixed_script is False and mixed:
+            return
+        yield Hit(
+            evidence=h.unicode,
+            vars={"host": h.unicode, "ascii": h.ascii, "label": mixed[0] if mixed else h.unicode},
+        )
+
+    return run
+
+
+class ObfuscationParams(_Params):
+    kinds: list[str] = Field(
+        description="HostInfo.obfuscation values: zero_width, bidi, fullwidth, ideographic_dot, percent_encoded, ..."
+    )
+
+
+_OBF_NAMES = {
+    "zero_width": {"ru": "невидимые символы", "en": "invisible characters"},
+    "bidi": {"ru": "символы смены направления текста", "en": "text-direction control characters"},
+    "fullwidth": {"ru": "широкие (полноширинные) буквы", "en": "full-width letters"},
+    "ideographic_dot": {"ru": "нестандартные точки", "en": "non-standard dots"},
+    "percent_encoded": {"ru": "%-кодирование", "en": "percent-encoding"},
+}
+
+
+@matcher("host_obfuscation", "url", ObfuscationParams)
+def _build_obfuscation(p: ObfuscationParams, res: Resources) -> LinkFn:
+    """The host was written with characters that hide its real name (removed before IDNA)."""
+    kinds = frozenset(p.kinds)
+
+    def run(link: LinkView) -> Iterator[Hit]:
+        found = [k for k in link.host.obfuscation if k in kinds]
+        if found:
+            what = {
+                lang: ", ".join(_OBF_NAMES.get(k, {"ru": k, "en": k})[lang] for k in found) for lang in ("ru", "en")
+            }
+            yield Hit(evidence=link.host.raw, vars={"what": what, "host": link.host.unicode})
+
+    return run
+
+
+@matcher("defanged", "url", NoParams)
+def _build_defanged(p: NoParams, res: Resources) -> LinkFn:
+    """The link was written in a broken-up form (``hxxp``, ``[.]``, ``(dot)``) that filters do not see."""
+
+    def run(link: LinkView) -> Iterator[Hit]:
+        if link.span.defanged:
+            yield Hit(evidence=link.span.raw, vars={"host": link.host.unicode})
+
+    return run
+
+
+class ListParams(_Params):
+    list: str = Field(description="Name of a domain list (rules/lists/*.yaml, or allow/deny from settings).")
+
+
+@matcher("in_list", "url", ListParams)
+def _build_in_list(p: ListParams, res: Resources) -> LinkFn:
+    """The host is on a domain list, or a subdomain of an entry; the entry's weight is the strength."""
+    if p.list not in res.lists:
+        raise ValueError(f"unknown list {p.list!r} (known: {', '.join(sorted(res.lists)) or 'none'})")
+    dl = res.lists[p.list]
+
+    def run(link: LinkView) -> Iterator[Hit]:
+        if link.host.ip is not None:
+            return
+        found = dl.lookup(link.host.ascii)
+        if found:
+            entry, w = found
+            yield Hit(evidence=link.host.unicode, strength=w, vars={"entry": entry, "host": link.host.unicode})
+
+    return run
+
+
+@matcher("tld_in", "url", ListParams)
+def _build_tld_in(p: ListParams, res: Resources) -> LinkFn:
+    """The host's top-level domain is on a list (e.g. TLDs cheap and common in phishing), weighted."""
+    if p.list not in res.lists:
+        raise ValueError(f"unknown list {p.list!r} (known: {', '.join(sorted(res.lists)) or 'none'})")
+    dl = res.lists[p.list]
+
+    def run(link: LinkView) -> Iterator[Hit]:
+        h = link.host
+        if h.ip is not None or link.official_brand is not None:
+            return
+        tld = h.ascii.rsplit(".", 1)[-1]
+        w = dl.entries.get(tld)
+        if w is not None:
+            uni_tld = h.unicode.rsplit(".", 1)[-1]
+            yield Hit(evidence=h.unicode, strength=w, vars={"tld": uni_tld, "host": h.unicode})
+
+    return run
+
+
+def params_help() -> dict[str, dict[str, Any]]:
+    """Every matcher with its scope, doc and parameter schema (for docs and ``rules matchers``)."""
+    return {
+        name: {"scope": s.scope, "doc": s.doc, "params": s.params.model_json_schema().get("properties", {})}
+        for name, s in sorted(MATCHERS.items())
+    }

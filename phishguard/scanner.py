@@ -1,0 +1,208 @@
+"""The Scanner: load rules (and models) once, then scan messages — the one path every front end uses.
+
+>>> s = Scanner()
+>>> s.scan("Здравствуйте, камера ещё продаётся?").verdict
+'safe'
+>>> v = s.scan("Получите оплату: https://аvito.ru/pay/123", lang="ru")
+>>> v.verdict in ("suspicious", "fraud"), v.urls[0].host
+(True, 'xn--vito-43d.ru')
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from typing import Any
+
+from .extract import UrlSpan, extract_urls
+from .hosts import parse_host
+from .normalize import normalize_text
+from .resources import shipped_dir
+from .ruleset import LinkView, MessageView, RuleSet, load_ruleset
+from .ruleset.engine import run_link_rules, run_text_rules
+from .settings import Settings, load_settings
+from .verdict import Finding, Policy, UrlReport, Verdict, combine
+
+__all__ = ["Scanner", "default_lang"]
+
+_SAFE_SUMMARY = {
+    "ru": "Признаков мошенничества не найдено.",
+    "en": "No signs of fraud found.",
+}
+
+
+def default_lang(settings: Settings | None = None) -> str:
+    """The configured language, else the locale's (``ru*`` -> ru), else English."""
+    if settings is not None and settings.lang:
+        return settings.lang
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
+        val = os.environ.get(var)
+        if val:
+            return "ru" if val.lower().startswith("ru") else "en"
+    return "en"
+
+
+def _clean_text(text: str, max_bytes: int) -> tuple[str, str | None]:
+    """Make any str scannable: lone surrogates replaced, cut at ``max_bytes`` UTF-8 bytes.
+
+    Returns the text and, when it was cut, a note for the ``degraded`` reason.
+    """
+    if text.isascii():
+        data = None
+        if len(text) <= max_bytes:
+            return text, None
+        return text[:max_bytes], f"{max_bytes} of {len(text)} bytes"
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates (possible from JSON "\ud800"): replaced by "?"
+        data = text.encode("utf-8", "replace")
+        text = data.decode("utf-8")
+    if len(data) <= max_bytes:
+        return text, None
+    return data[:max_bytes].decode("utf-8", "ignore"), f"{max_bytes} of {len(data)} bytes"
+
+
+class Scanner:
+    """Scan chat messages. Thread-safe: its only mutable state is an internal LRU cache."""
+
+    def __init__(self, settings: Settings | None = None, *, ruleset: RuleSet | None = None):
+        self.settings = settings if settings is not None else load_settings()
+        self.lang = default_lang(self.settings)
+        self.policy = Policy(
+            suspicious=self.settings.thresholds.suspicious,
+            fraud=self.settings.thresholds.fraud,
+            category_caps=dict(self.settings.category_caps),
+        )
+        self.ruleset = ruleset if ruleset is not None else self._load_rules(self.settings)
+        self.brands = self.ruleset.resources.brands
+        size = self.settings.limits.url_cache_size
+        self._analyze_link = lru_cache(maxsize=size)(self._analyze_link_uncached) if size else self._analyze_link_uncached
+
+    @staticmethod
+    def _load_rules(settings: Settings) -> RuleSet:
+        root = settings.rules_dir or shipped_dir("rules")
+        from .brandsetup import load_brands
+
+        brands, engine = load_brands(root, settings)
+        extra = {
+            "deny": {_host_key(d): 1.0 for d in settings.deny_domains},
+            "allow": {_host_key(d): 1.0 for d in settings.allow_domains},
+        }
+        return load_ruleset(
+            root,
+            overrides=dict(settings.rule_overrides),
+            extra_lists=extra,
+            brands=brands,
+            lookalike=engine,
+        )
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def rules_version(self) -> str:
+        return self.ruleset.version
+
+    def scan(
+        self,
+        text: str,
+        *,
+        id: str | None = None,
+        context: Mapping[str, Any] | None = None,
+        lang: str | None = None,
+    ) -> Verdict:
+        """Scan one message and return its verdict (never raises on any ``str``)."""
+        t0 = time.perf_counter()
+        lang = lang if lang in ("ru", "en") else self.lang
+        limits = self.settings.limits
+        text, truncated = _clean_text(text, limits.max_text_bytes)
+        signals: dict[str, str] = {}
+        if truncated:
+            signals["text_truncated"] = truncated
+        msg, links = self.views(text, signals)
+        findings: list[Finding] = run_text_rules(self.ruleset, msg)
+        reports: list[UrlReport] = []
+        for link in links:
+            link_findings, report = self._analyze_link(link)
+            reports.append(report)
+            findings.extend(link_findings)
+
+        reasons = _dedupe(findings)
+        combined = combine(reasons, self.policy)
+        return Verdict(
+            verdict=combined.verdict,
+            score=combined.score,
+            summary=self._summary(combined.verdict, reasons, lang),
+            reasons=tuple(reasons),
+            urls=tuple(reports),
+            rules_version=self.ruleset.version,
+            lang=lang,
+            id=id,
+            context=dict(context) if context is not None else None,
+            models={},
+            elapsed_ms=(time.perf_counter() - t0) * 1000.0,
+        )
+
+    def views(self, text: str, signals: dict[str, str] | None = None) -> tuple[MessageView, list[LinkView]]:
+        """What the rules see for ``text``: the message view and one view per extracted link."""
+        signals = {} if signals is None else signals
+        limit = self.settings.limits.max_urls
+        spans = extract_urls(text, max_urls=limit + 1)
+        if len(spans) > limit:
+            signals["too_many_urls"] = f"{limit}+"
+            spans = spans[:limit]
+        msg = MessageView(text=text, norm=normalize_text(text), signals=signals)
+        return msg, [LinkView(span=s, official_brand=self._official(s)) for s in spans]
+
+    def _official(self, span: UrlSpan) -> Any:
+        return self.brands.official_brand(span.host) if self.brands is not None else None
+
+    def scan_many(self, texts: Iterable[str], *, lang: str | None = None) -> list[Verdict]:
+        """Scan many messages with the loaded rules; same results as ``scan`` one by one."""
+        return [self.scan(t, lang=lang) for t in texts]
+
+    # ------------------------------------------------------------------ internals
+
+    def _analyze_link_uncached(self, link: LinkView) -> tuple[tuple[Finding, ...], UrlReport]:
+        span, brand = link.span, link.official_brand
+        found = tuple(run_link_rules(self.ruleset, link))
+        hit_brand = brand.id if brand is not None else _brand_of(found)
+        report = UrlReport(
+            url=span.url,
+            display=span.display,
+            host=span.host.ascii,
+            registered_domain=span.host.registered_domain,
+            brand=hit_brand,
+            official=(brand is not None) if hit_brand is not None else None,
+            findings=tuple(f.rule for f in found),
+        )
+        return found, report
+
+    def _summary(self, verdict: str, reasons: list[Finding], lang: str) -> str:
+        if verdict == "safe":
+            return _SAFE_SUMMARY[lang]
+        top = next((r for r in reasons if r.weight > 0), reasons[0])
+        return top.message[lang]
+
+
+def _brand_of(findings: tuple[Finding, ...]) -> str | None:
+    return next((f.brand for f in findings if f.brand), None)
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    """One reason per (rule, evidence), strongest first (stable for equal weights)."""
+    seen: set[tuple[str, str]] = set()
+    out: list[Finding] = []
+    for f in sorted(findings, key=lambda f: -f.weight):
+        key = (f.rule, f.evidence)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
+
+
+def _host_key(domain: str) -> str:
+    """A configured domain in the ASCII form lists are keyed by (``авито.рф`` -> punycode)."""
+    h = parse_host(domain.strip())
+    return h.ascii if h is not None else domain.strip().lower().rstrip(".")

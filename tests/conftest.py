@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def scanner():
+    """A scanner on the shipped rules and default settings (immutable; safe to share)."""
+    from phishguard.scanner import Scanner
+    from phishguard.settings import Settings
+
+    return Scanner(Settings(lang="en"))
+
+
+@pytest.fixture
+def make_scanner():
+    from phishguard.scanner import Scanner
+    from phishguard.settings import load_settings
+
+    def make(**overrides):
+        return Scanner(load_settings(None, **overrides))
+
+    return make
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch):
+    """Tests never see the developer's PHISHGUARD_* variables or locale."""
+    import os
+
+    for k in list(os.environ):
+        if k.startswith("PHISHGUARD_"):
+            monkeypatch.delenv(k)
