@@ -50,7 +50,7 @@ _SEV = {
     "en": {"info": "info", "low": "low", "medium": "medium", "high": "high", "critical": "critical"},
 }
 
-_SCHEME = re.compile(r"^(h)tt(ps?)(?=:)", re.IGNORECASE)
+_SCHEME = re.compile(r"^(h)tt(ps?)$", re.IGNORECASE)
 
 
 def defang(url: str) -> str:

@@ -77,7 +77,6 @@ class Settings(BaseSettings):
         None, description="Default language of summaries; unset: from the locale (LANG), else English."
     )
     rules_dir: Path | None = Field(None, description="Rules folder; unset: the rules shipped in the package.")
-    models_dir: Path | None = Field(None, description="Models folder; unset: the models shipped in the package.")
     thresholds: Thresholds = Field(default_factory=Thresholds, description="Score thresholds for the verdicts.")
     category_caps: dict[str, float] = Field(
         default_factory=lambda: dict(DEFAULT_CAPS),
@@ -175,3 +174,32 @@ def _mask(value: Any) -> Any:
 def effective_config(settings: Settings) -> dict[str, Any]:
     """The effective configuration as plain data, secrets masked (for ``phishguard config show``)."""
     return _mask(settings)
+
+
+def settings_table() -> str:
+    """The settings as a Markdown table (name, environment variable, default, meaning) for the README.
+
+    Declared once here; ``tests/test_docs.py`` checks the README holds exactly this table.
+    """
+    rows = ["| setting | environment | default | meaning |", "|---|---|---|---|"]
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, f in model.model_fields.items():
+            key = f"{prefix}{name}"
+            ann = f.annotation
+            if isinstance(ann, type) and issubclass(ann, BaseModel):
+                walk(ann, key + ".")
+                continue
+            default = f.get_default(call_default_factory=True)
+            shown = "—" if default is None or default == [] or default == {} else f"`{_fmt_default(default)}`"
+            env = "PHISHGUARD_" + key.replace(".", "__").upper()
+            rows.append(f"| `{key}` | `{env}` | {shown} | {f.description or ''} |")
+
+    walk(Settings, "")
+    return "\n".join(rows)
+
+
+def _fmt_default(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    return str(value)

@@ -2,6 +2,7 @@
 
 from .loader import CompiledRule, RuleLoadError, RuleSet, load_ruleset
 from .matchers import MATCHERS, Hit, LinkView, MessageView, matcher
+from . import text_matchers  # noqa: F401  (registers the text matchers: near)
 
 __all__ = [
     "CompiledRule",

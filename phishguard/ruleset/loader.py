@@ -215,7 +215,7 @@ def _compile_one(
             errors.append(f"{where}:{_line_of(node, err['loc'])}: rule {rid}: field '{field}': {err['msg']}")
         return None
     spec = MATCHERS.get(doc.matcher_name)
-    mline = _line_of(node, ("match", doc.matcher_name))
+    mline = _line_of(node, ("match",))  # the matcher's own line
     if spec is None:
         known = ", ".join(sorted(MATCHERS))
         errors.append(f"{where}:{mline}: rule {rid}: field 'match': unknown matcher {doc.matcher_name!r} (known: {known})")
