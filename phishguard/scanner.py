@@ -17,10 +17,9 @@ from functools import lru_cache
 from typing import Any
 
 from .extract import UrlSpan, extract_urls
-from .hosts import parse_host
+from .loading import load_rules
 from .normalize import normalize_text
-from .resources import shipped_dir
-from .ruleset import LinkView, MessageView, RuleSet, load_ruleset
+from .ruleset import LinkView, MessageView, RuleSet
 from .ruleset.engine import run_link_rules, run_text_rules
 from .settings import Settings, load_settings
 from .verdict import Finding, Policy, UrlReport, Verdict, combine
@@ -75,28 +74,10 @@ class Scanner:
             fraud=self.settings.thresholds.fraud,
             category_caps=dict(self.settings.category_caps),
         )
-        self.ruleset = ruleset if ruleset is not None else self._load_rules(self.settings)
+        self.ruleset = ruleset if ruleset is not None else load_rules(self.settings)
         self.brands = self.ruleset.resources.brands
         size = self.settings.limits.url_cache_size
         self._analyze_link = lru_cache(maxsize=size)(self._analyze_link_uncached) if size else self._analyze_link_uncached
-
-    @staticmethod
-    def _load_rules(settings: Settings) -> RuleSet:
-        root = settings.rules_dir or shipped_dir("rules")
-        from .brandsetup import load_brands
-
-        brands, engine = load_brands(root, settings)
-        extra = {
-            "deny": {_host_key(d): 1.0 for d in settings.deny_domains},
-            "allow": {_host_key(d): 1.0 for d in settings.allow_domains},
-        }
-        return load_ruleset(
-            root,
-            overrides=dict(settings.rule_overrides),
-            extra_lists=extra,
-            brands=brands,
-            lookalike=engine,
-        )
 
     # ------------------------------------------------------------------ public API
 
@@ -200,9 +181,3 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
             seen.add(key)
             out.append(f)
     return out
-
-
-def _host_key(domain: str) -> str:
-    """A configured domain in the ASCII form lists are keyed by (``авито.рф`` -> punycode)."""
-    h = parse_host(domain.strip())
-    return h.ascii if h is not None else domain.strip().lower().rstrip(".")

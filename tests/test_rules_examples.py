@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from phishguard.loading import load_rules
 from phishguard.resources import shipped_dir
-from phishguard.ruleset import load_ruleset
 from phishguard.ruleset.check import check_rules, lint, rule_fires
 from phishguard.settings import Settings
 
-RULES = load_ruleset(shipped_dir("rules")).rules
+RULES = load_rules(Settings()).rules
 CASES = [
     pytest.param(rule.id, expected, text, id=f"{rule.id}:{'match' if expected else 'no_match'}:{i}")
     for rule in RULES

@@ -45,7 +45,10 @@ def errors_for(tmp_path: Path, files: dict[str, str]) -> list[str]:
 
 
 def test_shipped_rules_load():
-    rs = load_ruleset(shipped_dir("rules"))
+    from phishguard.loading import load_rules
+    from phishguard.settings import Settings
+
+    rs = load_rules(Settings())
     ids = {r.id for r in rs.rules}
     assert {"url.userinfo", "url.idn-mixed-script", "reputation.denylisted"} <= ids
     assert rs.version.startswith("r-") and len(rs.version) == 14

@@ -25,6 +25,9 @@ __all__ = ["RuleLoadError", "CompiledRule", "RuleSet", "load_ruleset", "DATA_FIL
 
 DATA_FILES = frozenset({"brands.yaml"})
 
+# libyaml's loader is ~10x faster and keeps node marks (line numbers); PyYAML wheels ship it.
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 class RuleLoadError(Exception):
     """Rules could not be loaded; ``errors`` holds one ``file:line: rule id: field: problem`` per error."""
@@ -76,7 +79,7 @@ class RuleSet:
 
 
 def _documents(path: Path, text: str) -> Iterable[tuple[yaml.Node, Any]]:
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         while loader.check_node():
             node = loader.get_node()
@@ -117,7 +120,7 @@ def _load_lists(root: Path, errors: list[str]) -> dict[str, DomainList]:
     for path in sorted((root / "lists").glob("*.yaml")):
         where = _rel(path, root)
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)  # noqa: S506 - a safe loader
         except (OSError, yaml.YAMLError) as exc:
             errors.append(f"{where}: cannot load list: {exc}")
             continue

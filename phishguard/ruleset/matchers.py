@@ -335,3 +335,44 @@ def params_help() -> dict[str, dict[str, Any]]:
         name: {"scope": s.scope, "doc": s.doc, "params": s.params.model_json_schema().get("properties", {})}
         for name, s in sorted(MATCHERS.items())
     }
+
+
+class LookalikeMatchParams(_Params):
+    kinds: list[str] = Field(
+        description="LookalikeHit kinds: homoglyph, idn_brand, typosquat, combosquat, brand_in_subdomain, "
+        "tld_swap, brand_in_path."
+    )
+
+
+@matcher("lookalike", "url", LookalikeMatchParams)
+def _build_lookalike(p: LookalikeMatchParams, res: Resources) -> LinkFn:
+    """The host imitates a registry brand in one of the given ways (rules/brands.yaml); never on official domains."""
+    if res.lookalike is None:
+        raise ValueError("the lookalike engine is not loaded (rules/brands.yaml is missing from the rules folder)")
+    from ..lookalike import KINDS
+
+    unknown = sorted(set(p.kinds) - set(KINDS))
+    if unknown:
+        raise ValueError(f"unknown lookalike kinds {unknown} (known: {', '.join(KINDS)})")
+    kinds = frozenset(p.kinds)
+    engine = res.lookalike
+
+    def run(link: LinkView) -> Iterator[Hit]:
+        if link.official_brand is not None or link.host.ip is not None:
+            return
+        for hit in engine.check(link.host, link.span.path):
+            if hit.kind in kinds:
+                d = hit.detail
+                yield Hit(
+                    evidence=hit.evidence,
+                    strength=hit.strength,
+                    vars={
+                        "brand": hit.brand.name,
+                        "official": d.get("official") or hit.brand.official_for(link.host.suffix),
+                        "detail": {"ru": d.get("ru", ""), "en": d.get("en", "")},
+                        "host": link.host.unicode,
+                    },
+                    brand=hit.brand.id,
+                )
+
+    return run

@@ -40,12 +40,12 @@ from pydantic import Field, field_validator
 from ..normalize import NormText, fold_word
 from .matchers import Hit, MessageView, Resources, TextFn, _Params, matcher
 
-__all__ = ["NearParams", "WordIndex", "Analysis", "analyze", "WORDS"]
+__all__ = ["NearParams", "WordIndex", "WordPattern", "Term", "TermSet", "Analysis", "analyze", "parse_word", "WORDS"]
 
 #: A token of the normalized text: letters and digits (``_`` and punctuation separate tokens).
 TOKEN_RE = re.compile(r"[^\W_]+")
 #: Characters that end a sentence when they stand between two tokens.
-SENTENCE_END_RE = re.compile(r"[!?;\n]|\.(?:\s|$)")
+SENTENCE_END_RE = re.compile(r"[!?;\n]|\.\s")
 HARD_END_RE = re.compile(r"[!?;\n]")
 
 
@@ -82,8 +82,9 @@ def _fold(piece: str) -> str:
 def parse_word(spec: str) -> WordPattern:
     """Parse one word pattern, folded like messages are.
 
-    >>> parse_word("Карт(а|ы|)")
-    WordPattern(spec='карт(а|ы|)', stem='карт', endings=frozenset({'', 'а', 'ы'}))
+    >>> p = parse_word("Карт(а|ы|)")
+    >>> p.stem, sorted(p.endings), p.matches("карты"), p.matches("карт"), p.matches("картина")
+    ('карт', ['', 'а', 'ы'], True, True, False)
     >>> parse_word("CVV").endings
     frozenset({''})
     >>> parse_word("кар*т")
@@ -278,12 +279,34 @@ def compile_term(spec: str, index: WordIndex = WORDS) -> Term:
     return Term(spec, tuple(index.add(w) for w in words))
 
 
-def _occurrences(terms: Sequence[Term], a: Analysis) -> list[Occurrence]:
-    out: list[Occurrence] = []
-    for t in terms:
-        out.extend(t.occurrences(a))
-    out.sort()
-    return out
+@dataclass(frozen=True, slots=True)
+class TermSet:
+    """The terms of one slot (or of ``unless``), indexed by the id of their first word."""
+
+    by_first: dict[int, tuple[Term, ...]]
+
+    @classmethod
+    def of(cls, specs: Sequence[str], index: WordIndex = WORDS) -> "TermSet":
+        by_first: dict[int, list[Term]] = {}
+        for spec in specs:
+            term = compile_term(spec, index)
+            by_first.setdefault(term.ids[0], []).append(term)
+        return cls({k: tuple(v) for k, v in by_first.items()})
+
+    @property
+    def anchors(self) -> frozenset[int]:
+        """Ids of the first words: a message holding none of them cannot contain a term."""
+        return frozenset(self.by_first)
+
+    def occurrences(self, a: Analysis) -> list[Occurrence]:
+        """Where any term occurs, sorted; only terms whose first word is present are tried."""
+        out: list[Occurrence] = []
+        by_first = self.by_first
+        for pid in by_first.keys() & a.hits.keys():
+            for t in by_first[pid]:
+                out.extend(t.occurrences(a))
+        out.sort()
+        return out
 
 
 # --------------------------------------------------------------------------- the near matcher
@@ -313,10 +336,9 @@ class NearParams(_Params):
 
 @dataclass(frozen=True, slots=True)
 class _Near:
-    slots: tuple[tuple[Term, ...], ...]
-    # Per slot, the ids of its terms' first words: a slot with none of them present cannot match.
+    slots: tuple[TermSet, ...]
     anchors: tuple[frozenset[int], ...]
-    unless: tuple[Term, ...]
+    unless: TermSet
     p: NearParams
 
     def __call__(self, msg: MessageView) -> tuple[Hit, ...]:
@@ -330,13 +352,13 @@ class _Near:
         return self._search(a)
 
     def _search(self, a: Analysis) -> tuple[Hit, ...]:
-        occ = [_occurrences(slot, a) for slot in self.slots]
+        occ = [slot.occurrences(a) for slot in self.slots]
         if not all(occ):
             return ()
-        guards = _occurrences(self.unless, a) if self.unless else []
+        guards = self.unless.occurrences(a)
         sentences = a.sentences() if self.p.sentence else None
         best: Occurrence | None = None
-        for lo, hi in self._combinations(occ, 0, None, None, -1, set()):
+        for lo, hi in self._combinations(occ, 0, None, None, -1, frozenset()):
             if sentences is not None and sentences[lo] != sentences[hi]:
                 continue
             if guards and self._guarded(lo, hi, guards):
@@ -348,7 +370,13 @@ class _Near:
         return (Hit(evidence=a.evidence(*best)),)
 
     def _combinations(
-        self, occ: list[list[Occurrence]], k: int, lo: int | None, hi: int | None, prev_end: int, used: set[int]
+        self,
+        occ: list[list[Occurrence]],
+        k: int,
+        lo: int | None,
+        hi: int | None,
+        prev_end: int,
+        used: frozenset[int],
     ) -> Iterator[Occurrence]:
         """Spans (first, last word) of one occurrence per slot, non-overlapping, within the window."""
         if k == len(occ):
@@ -359,13 +387,13 @@ class _Near:
         for start, end in occ[k]:
             if self.p.ordered and start <= prev_end:
                 continue
-            if any(i in used for i in range(start, end + 1)):
+            taken = frozenset(range(start, end + 1))
+            if not used.isdisjoint(taken):
                 continue
             nlo = start if lo is None else min(lo, start)
             nhi = end if hi is None else max(hi, end)
             if nhi - nlo + 1 > limit:
                 continue
-            taken = set(range(start, end + 1))
             yield from self._combinations(occ, k + 1, nlo, nhi, end, used | taken)
 
     def _guarded(self, lo: int, hi: int, guards: list[Occurrence]) -> bool:
@@ -377,7 +405,5 @@ class _Near:
 def _build_near(p: NearParams, res: Resources | None) -> TextFn:
     """Words from every slot close together (``within`` words, one sentence, optionally in order), unless
     a guard word stands near; terms are words, ``stem*`` or ``stem(end|end)``, or phrases of them."""
-    slots = tuple(tuple(compile_term(t) for t in slot) for slot in p.slots)
-    anchors = tuple(frozenset(t.ids[0] for t in slot) for slot in slots)
-    unless = tuple(compile_term(t) for t in p.unless)
-    return _Near(slots, anchors, unless, p)
+    slots = tuple(TermSet.of(slot) for slot in p.slots)
+    return _Near(slots, tuple(s.anchors for s in slots), TermSet.of(p.unless), p)

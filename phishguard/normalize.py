@@ -1,0 +1,350 @@
+"""Text folding for keyword rules, with a map from the folded text back to the original.
+
+Rules (regexes, "word A near word B") run on :attr:`NormText.text`; the evidence they show is cut
+from :attr:`NormText.original` with :meth:`NormText.original_slice`.
+
+>>> n = normalize_text("На б а л а н с е к-а-р-т-ы: ＣＶＶ, Aвитo\u200b-Дoстaвкa")
+>>> n.text
+'на балансе карты: cvv, авито-доставка'
+>>> i = n.text.index("баланс")
+>>> n.original_slice(i, i + len("баланс"))
+'б а л а н с'
+
+Stages, in order (every output character keeps the span of the source characters it came from):
+
+1. characters: drop :data:`DROPPED` (zero-width, bidi controls, BOM, soft hyphen); NFKC; casefold;
+   ``ё`` -> ``е``; other control characters -> space. Punctuation, digits, newlines are kept.
+2. split letters: in a chain of single letters separated by one of `` .-_*·|/`` (a space may stand on
+   either side) or by one space, each stretch of >= 3 letters with the *same* separator is joined:
+   ``"б а л а н с е к-а-р-т-ы"`` -> ``"балансе карты"``, ``"C.V.V"`` -> ``"cvv"``. A chain that runs
+   into a host name or address (``"x.y.z.com"``, ``"a.b.c@mail.ru"``) gives up its last letter.
+3. scripts: a token (run of Latin/Cyrillic letters and ASCII digits) holding both scripts gets the
+   lookalikes of the other script folded (:data:`LATIN_TO_CYRILLIC`, :data:`CYRILLIC_TO_LATIN`). The
+   script is the one with more *unambiguous* letters in the token, else in the whole message, else
+   Cyrillic. Single-script tokens are left as written (``"ok"``, ``"ор"``), except that a ``0``
+   between Cyrillic letters becomes ``о`` (``"б0нус"``); other digits are never read as letters.
+
+Text made only of ASCII, basic Cyrillic and common punctuation (« » — “ ” …) takes a fast path:
+``str.lower`` and an identity offset map that is never materialised.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_right
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+__all__ = ["NormText", "normalize_text", "fold_word", "LATIN_TO_CYRILLIC", "CYRILLIC_TO_LATIN", "DROPPED"]
+
+#: Invisible characters removed first: zero-width and joiners, bidi controls, word joiner, BOM, soft hyphen.
+DROPPED = frozenset(map(chr, [*range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x206A),
+                              0xFEFF, 0x00AD]))
+
+#: Latin letters (casefolded) that pass for Cyrillic ones; applied in tokens decided Cyrillic.
+#: Capital-only likenesses count because the decision comes after casefolding (B/В, H/Н, M/М, T/Т):
+#: ``b`` -> ``в`` (a Latin b in a Cyrillic word is nearly always a capital B; ``ь`` is not mapped).
+#: ``i`` -> ``і`` (Ukrainian/Belarusian), ``ë`` -> ``е`` (``ё`` is folded to ``е`` anyway).
+LATIN_TO_CYRILLIC = MappingProxyType({
+    "a": "а", "b": "в", "c": "с", "e": "е", "ë": "е", "h": "н", "i": "і", "k": "к", "m": "м",
+    "o": "о", "p": "р", "t": "т", "x": "х", "y": "у",
+})
+#: Cyrillic letters (casefolded) that pass for Latin ones; applied in tokens decided Latin.
+CYRILLIC_TO_LATIN = MappingProxyType({
+    "а": "a", "в": "b", "е": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c", "т": "t",
+    "у": "y", "х": "x", "і": "i", "ј": "j", "ѕ": "s", "һ": "h", "ԁ": "d", "ӏ": "l", "ԛ": "q", "ԝ": "w",
+    "ү": "y",
+})
+
+# Characters whose full folding is exactly str.lower() + "ё"->"е" and that never compose with each other
+# (checked by the tests). Text made only of these skips the per-character machinery.
+_SAFE_CHARS = "\t\n\r" + "".join(map(chr, range(0x20, 0x7F))) + "".join(map(chr, range(0x410, 0x450))) + "Ёё«»·°–—‘’“”„•"
+_SAFE_BYTES = _SAFE_CHARS.encode("cp1251")
+_UNSAFE_RE = re.compile(f"[^{re.escape(_SAFE_CHARS)}]+")
+_POST_TABLE = MappingProxyType({**{c: " " for c in [*range(0x20), *range(0x7F, 0xA0)] if chr(c) not in "\t\n\r"},
+                                ord("ё"): "е"})
+
+_SEPCH = r".\-_*·|/"
+_SEP = rf"(?: ?[{_SEPCH}] ?| )"
+_SPLIT_HINT_RE = re.compile(rf"[{_SEPCH} ][^\W\d_]{_SEP}[^\W\d_](?![^\W_])")  # 2nd+3rd letter of a chain
+_CHAIN_RE = re.compile(rf"(?<![^\W_])(?<![{_SEPCH}@:])[^\W\d_](?:{_SEP}[^\W\d_](?![^\W_])){{2,}}")
+_HOST_TAIL_RE = re.compile(rf"[{_SEPCH}@:][^\W_]")
+_LETTER_RE = re.compile(r"[^\W\d_]")
+
+_CYR_RANGES = ((0x400, 0x482), (0x48A, 0x52F))  # Cyrillic + Supplement, without combining marks
+_LAT_RANGES = ((0x41, 0x5A), (0x61, 0x7A), (0xC0, 0xD6), (0xD8, 0xF6), (0xF8, 0x2AF), (0x1E00, 0x1EFF))
+_INNER_ZERO_RE = re.compile("(?<=[%s])0(?=[%s])" % (("".join(f"{chr(a)}-{chr(b)}" for a, b in _CYR_RANGES),) * 2))
+
+
+class _Breaks(dict[int, str]):
+    """A translate table in which every character not listed is a token break (space)."""
+
+    def __missing__(self, key: int) -> str:
+        return " "
+
+
+def _build_classes() -> _Breaks:
+    """Script class of each (case-insensitive) letter or digit: 'C'/'L' unambiguous Cyrillic/Latin,
+    'c'/'l' lookalikes, 'z' for the digit 0, 'd' other ASCII digits; anything else is ' '.
+    Lookalikes are both sides of the tables, so folding never changes a count of unambiguous letters
+    (which keeps the whole normalization idempotent)."""
+    table = _Breaks({ord(d): "d" for d in "123456789"} | {ord("0"): "z"})
+    lookalikes = {*LATIN_TO_CYRILLIC, *LATIN_TO_CYRILLIC.values(), *CYRILLIC_TO_LATIN, *CYRILLIC_TO_LATIN.values()}
+    for kind, ranges in (("C", _CYR_RANGES), ("L", _LAT_RANGES)):
+        for lo, hi in ranges:
+            for cp in range(lo, hi + 1):
+                low = chr(cp).lower()
+                low = "е" if low == "ё" else low if len(low) == 1 else chr(cp)
+                table[cp] = kind.lower() if low in lookalikes else kind
+    return table
+
+
+def _str_table(mapping: MappingProxyType[str, str]) -> str:
+    """An immutable ``str.translate`` table: a string indexed by code point (past its end: unchanged)."""
+    chars = list(map(chr, range(max(map(ord, mapping)) + 1)))
+    for src, dst in mapping.items():
+        chars[ord(src)] = dst
+    return "".join(chars)
+
+
+_CLASSES = MappingProxyType(_build_classes())
+_CP1251_CLASSES = bytes(ord(_CLASSES[ord(bytes([b]).decode("cp1251", "replace"))]) for b in range(256))
+# letters the cp1251 shortcut cannot see (it turns them into "?", a token break)
+_NON_CP1251_LETTER_RE = re.compile("[%s]" % re.escape("".join(
+    chr(cp) for cp in _CLASSES if chr(cp).encode("cp1251", "replace") == b"?")))
+_TO_CYR = _str_table(LATIN_TO_CYRILLIC)
+_TO_LAT = _str_table(CYRILLIC_TO_LATIN)
+
+
+#: An offset map: (first output index, first source index, source end) per segment, sorted. Source end
+#: -1 means one source char per output char (a copied stretch); otherwise every output char of the
+#: segment comes from source[first source index:source end] (a folded unit, e.g. "ﬁ" -> "fi").
+_Segments = tuple[tuple[int, int, int], ...]
+
+
+def _lookup(segments: _Segments, i: int) -> tuple[int, int]:
+    """Source span of output char ``i``."""
+    out0, src0, src_end = segments[bisect_right(segments, (i, 1 << 62)) - 1]
+    return (src0 + i - out0, src0 + i - out0 + 1) if src_end < 0 else (src0, src_end)
+
+
+@dataclass(frozen=True, slots=True)
+class NormText:
+    """A message and its folded form.
+
+    original: the text as received.
+    text:     the folded form rules match on (see the module docstring).
+    ``_chars`` maps stage-1 output to ``original`` and ``_joins`` maps ``text`` to stage-1 output
+    (see :data:`_Segments`); None means identity.
+    """
+
+    original: str
+    text: str
+    _chars: _Segments | None = field(default=None, repr=False, compare=False)
+    _joins: _Segments | None = field(default=None, repr=False, compare=False)
+
+    def span_to_original(self, start: int, end: int) -> tuple[int, int]:
+        """The smallest span of ``original`` holding every source char of ``text[start:end]``.
+
+        >>> normalize_text("к-а-р-т-а").span_to_original(0, 5)
+        (0, 9)
+        """
+        if not 0 <= start <= end <= len(self.text):
+            raise ValueError(f"span {start}:{end} outside normalized text of length {len(self.text)}")
+        if self._chars is None and self._joins is None:
+            return start, end
+        if start == len(self.text):
+            return len(self.original), len(self.original)
+        lo = self._source(start)[0]
+        return (lo, lo) if start == end else (lo, self._source(end - 1)[1])
+
+    def _source(self, i: int) -> tuple[int, int]:
+        """Source span of ``text[i]``."""
+        if self._joins is not None:
+            i = _lookup(self._joins, i)[0]
+        return (i, i + 1) if self._chars is None else _lookup(self._chars, i)
+
+    def original_slice(self, start: int, end: int) -> str:
+        """The original text behind ``text[start:end]``: the evidence to show a moderator."""
+        lo, hi = self.span_to_original(start, end)
+        return self.original[lo:hi]
+
+
+def normalize_text(text: str) -> NormText:
+    """Fold ``text`` for matching. Never raises.
+
+    >>> normalize_text("Пoлучите oплату пo ссылкe, ＣＶＶ нe нужeн, б0нус").text
+    'получите оплату по ссылке, cvv не нужен, бонус'
+    >>> normalize_text("Ok, IKEA iPhone 15 — СДЭК или Boxberry, ЁЛКА, саrd").text
+    'ok, ikea iphone 15 — сдэк или boxberry, елка, card'
+    """
+    chars = joins = classes = None
+    try:
+        raw = text.encode("cp1251")
+    except UnicodeEncodeError:
+        raw = None
+    if raw is not None and not raw.translate(None, _SAFE_BYTES):
+        folded = text.lower().replace("ё", "е")
+        classes = raw.translate(_CP1251_CLASSES).decode("ascii")
+    else:
+        folded, chars = _fold_chars(text)
+    if _SPLIT_HINT_RE.search(folded) is not None:
+        joined = _join_split_letters(folded)
+        if joined is not None:
+            folded, joins = joined
+            classes = None
+    if classes is None:
+        classes = _script_classes(folded)
+    merged = classes.replace("l", "L").replace("c", "C")
+    bare = merged.replace("z", "").replace("d", "")
+    if "LC" in bare or "CL" in bare or "CzC" in merged:
+        folded = _fold_scripts(folded, classes, merged)
+    return NormText(text, folded, chars, joins)
+
+
+def fold_word(word: str) -> str:
+    """Fold a rule's keyword exactly as messages are folded.
+
+    >>> fold_word("БАЛАНС"), fold_word("Сard"), fold_word("Ёмкость"), fold_word("кapта")
+    ('баланс', 'card', 'емкость', 'карта')
+    """
+    return normalize_text(word).text
+
+
+def _fold_piece(unit: str) -> str:
+    """NFKC, casefold, ``ё`` and control folding of one base char and its marks, to a fixed point
+    (casefold can un-normalize, e.g. U+0130 -> i + U+0307; ``ё`` -> ``е`` can compose, е + U+0306)."""
+    folded = unicodedata.normalize("NFKC", unit)
+    for _ in range(4):  # settles in one or two rounds
+        again = unicodedata.normalize("NFKC", folded.casefold().translate(_POST_TABLE))
+        if again == folded:
+            break
+        folded = again
+    return folded
+
+
+def _fold_chars(s: str) -> tuple[str, _Segments]:
+    """Stage 1 for text with unsafe characters: safe stretches go through ``str.lower``; the rest is
+    folded one unit (a base char and the combining marks after it, dropped chars skipped) at a time."""
+    out: list[str] = []
+    segments: list[tuple[int, int, int]] = []
+    memo: dict[str, str] = {}
+    pos = size = 0  # next source index, output length so far
+    for run in _UNSAFE_RE.finditer(s):
+        lo, hi = run.span()
+        if lo > pos and (s[lo] in DROPPED or unicodedata.category(s[lo])[0] == "M"):
+            lo -= 1  # a leading mark composes with the char before it
+        if lo > pos:
+            out.append(s[pos:lo].lower().replace("ё", "е"))
+            segments.append((size, pos, -1))
+            size += lo - pos
+        i = lo
+        while i < hi:
+            if s[i] in DROPPED:
+                i += 1
+                continue
+            chars, last, j = [s[i]], i, i + 1
+            while j < hi and (s[j] in DROPPED or unicodedata.category(s[j])[0] == "M"):
+                if s[j] not in DROPPED:
+                    chars.append(s[j])
+                    last = j
+                j += 1
+            unit = "".join(chars)
+            piece = _COMMON_FOLDS.get(unit) or memo.get(unit)
+            if piece is None:
+                piece = memo[unit] = _fold_piece(unit)
+            out.append(piece)
+            if len(piece) != 1 or last != i:
+                segments.append((size, i, last + 1))
+            elif not segments or segments[-1][2] >= 0 or segments[-1][1] + size - segments[-1][0] != i:
+                segments.append((size, i, -1))  # a 1:1 char that does not continue a copied stretch
+            size += len(piece)
+            i = j
+        pos = hi
+    if pos < len(s) or not segments:
+        out.append(s[pos:].lower().replace("ё", "е"))
+        segments.append((size, pos, -1))
+    return "".join(out), tuple(segments)
+
+
+def _chains(t: str) -> Iterator[re.Match[str]]:
+    """``_CHAIN_RE.finditer(t)``, faster: a chain's first letter is within 3 chars of a hint match."""
+    pos = 0
+    while (hint := _SPLIT_HINT_RE.search(t, pos)) is not None:
+        for start in range(max(hint.start() - 3, pos), hint.start() + 2):
+            if (chain := _CHAIN_RE.match(t, start)) is not None:
+                yield chain
+                pos = chain.end()
+                break
+        else:
+            pos = hint.start() + 1
+
+
+def _join_split_letters(t: str) -> tuple[str, _Segments] | None:
+    """Stage 2: remove the separators inside split-letter stretches (None if nothing is joined)."""
+    drop: list[tuple[int, int]] = []  # separator spans to remove
+    for chain in _chains(t):
+        letters = [m.start() for m in _LETTER_RE.finditer(t, chain.start(), chain.end())]
+        if _HOST_TAIL_RE.match(t, chain.end()):
+            letters.pop()
+        seps = [t[a + 1:b] for a, b in zip(letters, letters[1:])]
+        i = 0
+        while i < len(seps):  # a stretch: letters i..j-1 have the same separator after them
+            j = i + 1
+            while j < len(seps) and seps[j] == seps[i]:
+                j += 1
+            last = j if j == len(seps) else j - 1  # the chain's last letter closes the last stretch
+            if last - i >= 2:
+                drop.extend((letters[k] + 1, letters[k + 1]) for k in range(i, last))
+            i = last + 1 if last == j else j
+    if not drop:
+        return None
+    pieces: list[str] = []
+    segments: list[tuple[int, int, int]] = []
+    prev = size = 0
+    for a, b in [*drop, (len(t), len(t))]:
+        pieces.append(t[prev:a])
+        segments.append((size, prev, -1))
+        size += a - prev
+        prev = b
+    return "".join(pieces), tuple(segments)
+
+
+def _script_classes(t: str) -> str:
+    """One class char per char of ``t`` (see :func:`_build_classes`)."""
+    if _NON_CP1251_LETTER_RE.search(t):
+        return t.translate(_CLASSES)
+    return t.encode("cp1251", "replace").translate(_CP1251_CLASSES).decode("ascii")
+
+
+def _fold_scripts(t: str, classes: str, merged: str) -> str:
+    """Stage 3: fold lookalikes in tokens that mix Latin and Cyrillic; ``0`` between Cyrillic letters."""
+    message_c_wins = classes.count("C") >= classes.count("L")
+    out: list[str] = []
+    done = lo = 0
+    size = len(t)
+    for token in merged.split(" "):
+        hi = lo + len(token)
+        mixed = "L" in token and "C" in token
+        if mixed or "CzC" in token:
+            if hi < size and t[hi] >= "\u0300" and unicodedata.category(t[hi])[0] == "M":
+                hi -= 1  # a letter carrying a combining mark stays: folding it could make them compose
+            strong_c, strong_l = classes.count("C", lo, hi), classes.count("L", lo, hi)
+            cyrillic = not mixed or strong_c > strong_l or (strong_c == strong_l and message_c_wins)
+            word = t[lo:hi]
+            if mixed:
+                word = word.translate(_TO_CYR if cyrillic else _TO_LAT)
+            if cyrillic and "0" in word:
+                word = _INNER_ZERO_RE.sub("о", word)
+            out += (t[done:lo], word)
+            done = hi
+        lo += len(token) + 1
+    out.append(t[done:])
+    return "".join(out)
+
+
+# one-char folds met in everyday chat (fullwidth ASCII, exotic spaces, …, №), computed once at import
+_COMMON_FOLDS = MappingProxyType({c: _fold_piece(c) for c in map(chr, [
+    0xA0, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000, 0x2026, 0x2116, *range(0xFF01, 0xFF5F)])})
