@@ -109,7 +109,7 @@ class Scanner:
             reports.append(report)
             findings.extend(link_findings)
 
-        reasons = _dedupe(findings)
+        reasons = _dedupe(findings) if findings else findings
         combined = combine(reasons, self.policy)
         return Verdict(
             verdict=combined.verdict,

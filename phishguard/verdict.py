@@ -164,6 +164,9 @@ class Combined:
     verdict: VerdictName
 
 
+_SAFE = Combined(score=0.0, verdict="safe")
+
+
 def _noisy_or(weights: list[float]) -> float:
     miss = 1.0
     for w in weights:
@@ -186,6 +189,8 @@ def combine(findings: list[Finding] | tuple[Finding, ...], policy: Policy) -> Co
     >>> combine([], p).verdict
     'safe'
     """
+    if not findings:
+        return _SAFE
     by_cat: dict[str, list[float]] = {}
     for f in findings:
         by_cat.setdefault(f.category, []).append(f.weight)

@@ -56,3 +56,72 @@ def test_readme_settings_table_is_current():
     from phishguard.settings import settings_table
 
     assert settings_table() in README, "regenerate the README table with phishguard.settings.settings_table()"
+
+
+def console_examples(text: str) -> list[tuple[str, str, int | None]]:
+    """(command, expected output, expected exit code) from README ```console blocks.
+
+    A block holds ``$ phishguard …`` lines, each followed by its output and optionally by
+    ``$ echo $?`` and the exit code.
+    """
+    out: list[tuple[str, str, int | None]] = []
+    for block in re.findall(r"```console\n(.*?)```", text, re.S):
+        cmd: str | None = None
+        lines: list[str] = []
+        code: int | None = None
+        want_code = False
+        for line in block.splitlines():
+            if line == "$ echo $?":
+                want_code = True
+            elif line.startswith("$ "):
+                if cmd is not None:
+                    out.append((cmd, "\n".join(lines), code))
+                cmd, lines, code = line[2:], [], None
+            elif want_code:
+                code, want_code = int(line), False
+            else:
+                lines.append(line)
+        if cmd is not None:
+            out.append((cmd, "\n".join(lines), code))
+    return out
+
+
+def test_readme_cli_examples_are_real_output():
+    import shlex
+    import subprocess
+    import sys
+
+    examples = console_examples(README)
+    assert len(examples) >= 2
+    for cmd, expected, code in examples:
+        args = shlex.split(cmd)
+        assert args[0] == "phishguard"
+        p = subprocess.run(
+            [sys.executable, "-m", "phishguard", *args[1:]],
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+            timeout=60,
+        )
+        assert p.stdout.rstrip("\n") == expected.rstrip("\n"), cmd
+        if code is not None:
+            assert p.returncode == code, cmd
+
+
+def test_readme_verdict_example_has_the_real_shape(scanner):
+    import json
+
+    block = re.search(r"## The verdict.*?```json\n(.*?)```", README, re.S).group(1)
+    doc = json.loads(block)
+    real = scanner.scan("Получите оплату: https://аvito.ru/pay/123", id="m-1842", context={"chat_id": "c-1"}).to_dict()
+    assert list(doc) == list(real)
+    assert list(doc["reasons"][0]) == list(real["reasons"][0])
+    assert list(doc["urls"][0]) == list(real["urls"][0])
+
+
+def test_every_matcher_is_documented():
+    from phishguard.ruleset.matchers import MATCHERS
+
+    for name in MATCHERS:
+        assert f"`{name}`" in README, f"matcher {name} is missing from README"

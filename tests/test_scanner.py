@@ -153,3 +153,39 @@ def test_scan_never_raises_on_url_shaped_noise(scanner, parts):
     v = scanner.scan(text)
     for r in v.reasons:
         assert r.message["ru"] and r.message["en"]
+
+
+def test_a_failing_rule_degrades_the_verdict_instead_of_failing_the_scan(make_scanner, caplog):
+    from phishguard.ruleset.matchers import MATCHERS, Hit, MatcherSpec, NoParams
+
+    def build(p, res):
+        def run(view):
+            if "boom" in view.text:
+                raise RuntimeError("bug")
+            yield Hit(evidence="x")
+
+        return run
+
+    MATCHERS["test_boom"] = MatcherSpec("test_boom", "text", NoParams, build, "")
+    try:
+        import shutil
+        import tempfile
+        from pathlib import Path
+
+        from phishguard.resources import shipped_dir
+
+        root = Path(tempfile.mkdtemp()) / "rules"
+        shutil.copytree(shipped_dir("rules"), root)
+        (root / "boom.yaml").write_text(
+            "id: test.boom\ntitle: t\ncategory: scam_script\nseverity: low\nweight: 0.1\n"
+            "match: {test_boom: {}}\nmessages: {ru: р, en: e}\nuntestable: test\n",
+            encoding="utf-8",
+        )
+        s = make_scanner(rules_dir=str(root))
+        v = s.scan("boom https://avito.ru@evil.top/x")
+        rules = {r.rule: r for r in v.reasons}
+        assert rules["degraded.rule-failed"].evidence == "test.boom"
+        assert "url.userinfo" in rules and v.verdict != "safe"  # the rest still ran
+        assert "test.boom failed" in caplog.text
+    finally:
+        del MATCHERS["test_boom"]

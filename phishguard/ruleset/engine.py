@@ -7,6 +7,7 @@ plain names are substituted (no attribute access), so a template cannot reach in
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 
@@ -18,6 +19,7 @@ __all__ = ["render_message", "run_text_rules", "run_link_rules", "findings_for"]
 
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 LANGS = ("ru", "en")
+log = logging.getLogger("phishguard.rules")
 
 
 def render_message(template: str, lang: str, values: dict) -> str:
@@ -53,26 +55,65 @@ def _finding(rule: CompiledRule, hit: Hit) -> Finding:
     )
 
 
-def findings_for(rules: Iterable[CompiledRule], view: MessageView | LinkView) -> list[Finding]:
-    """All findings of ``rules`` on one view, one per rule (its strongest hit)."""
+def findings_for(
+    rules: Iterable[CompiledRule], view: MessageView | LinkView, failed: list[str] | None = None
+) -> list[Finding]:
+    """All findings of ``rules`` on one view, one per rule (its strongest hit).
+
+    With ``failed`` given, a rule that raises is recorded there (and logged) instead of failing
+    the scan; without it (``rules check``, tests) the error propagates to the rule's author.
+    """
     out: list[Finding] = []
     for rule in rules:
         best: Hit | None = None
-        for hit in rule.fn(view):
-            if best is None or hit.strength > best.strength:
-                best = hit
+        try:
+            for hit in rule.fn(view):
+                if best is None or hit.strength > best.strength:
+                    best = hit
+        except Exception:
+            if failed is None:
+                raise
+            log.exception("rule %s failed (%s); the verdict is degraded", rule.id, rule.source)
+            failed.append(rule.id)
+            continue
         if best is not None:
             out.append(_finding(rule, best))
     return out
 
 
+FAILED_RULE_ID = "degraded.rule-failed"
+
+
+def _failure_finding(ruleset: RuleSet, failed: list[str]) -> Finding:
+    ids = ", ".join(failed)
+    try:
+        rule = ruleset.get(FAILED_RULE_ID)
+    except KeyError:
+        return Finding(
+            rule=FAILED_RULE_ID,
+            category="degraded",
+            severity="info",
+            weight=0.0,
+            evidence=ids,
+            message={"ru": f"Не все проверки выполнены: ошибка в правилах {ids}.", "en": f"Not every check ran: rules {ids} failed."},
+        )
+    return _finding(rule, Hit(evidence=ids, vars={"detail": ids}))
+
+
 def run_text_rules(ruleset: RuleSet, msg: MessageView) -> list[Finding]:
-    return findings_for(ruleset.text_rules, msg)
+    failed: list[str] = []
+    found = findings_for(ruleset.text_rules, msg, failed)
+    if failed:
+        found.append(_failure_finding(ruleset, failed))
+    return found
 
 
 def run_link_rules(ruleset: RuleSet, link: LinkView) -> list[Finding]:
     """Findings for one link; a firing ``suppresses_links`` rule (allow list) drops the others."""
-    found = findings_for(ruleset.link_rules, link)
+    failed: list[str] = []
+    found = findings_for(ruleset.link_rules, link, failed)
     if ruleset.suppressors and any(f.rule in ruleset.suppressors for f in found):
         found = [f for f in found if f.rule in ruleset.suppressors]
+    if failed:
+        found.append(_failure_finding(ruleset, failed))
     return found
