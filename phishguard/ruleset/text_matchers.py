@@ -33,20 +33,20 @@ import re
 import threading
 import unicodedata
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from itertools import chain, product
 
 from pydantic import Field, field_validator
 
 from ..normalize import NormText, fold_word
 from .matchers import Hit, MessageView, Resources, TextFn, _Params, matcher
 
-__all__ = ["NearParams", "WordIndex", "WordPattern", "Term", "TermSet", "Analysis", "analyze", "parse_word", "WORDS"]
+__all__ = ["WORDS", "Analysis", "NearParams", "Term", "TermSet", "WordIndex", "WordPattern", "analyze", "parse_word"]
 
 #: A token of the normalized text: letters and digits (``_`` and punctuation separate tokens).
 TOKEN_RE = re.compile(r"[^\W_]+")
-#: Characters that end a sentence when they stand between two tokens.
-SENTENCE_END_RE = re.compile(r"[!?;\n]|\.\s")
-HARD_END_RE = re.compile(r"[!?;\n]")
+#: What ends a sentence (see :meth:`Analysis._split`); the group keeps the separators in ``split``.
+SENTENCE_SPLIT_RE = re.compile(r"([!?;\n]+|\.(?=\s))")
 
 
 def _is_abbreviation(word: str) -> bool:
@@ -106,17 +106,38 @@ def parse_word(spec: str) -> WordPattern:
     return WordPattern(folded, stem, endings)
 
 
-class WordIndex:
-    """Interns word patterns and answers "which patterns does this word match?", memoised per word.
+class _Memo(dict):
+    """``text -> ids of the word patterns its words match``; filled on first access, dropped when full."""
 
-    Pattern ids are stable once given, so the index is a pure cache shared by all rules (like ``re``'s
-    compile cache): what a rule matches never depends on which other rules were loaded. Registering a
-    new pattern starts a fresh memo; the memo is also dropped when it grows past ``max_memo`` words.
+    __slots__ = ("index",)
+
+    def __init__(self, index: WordIndex):
+        super().__init__()
+        self.index = index
+
+    def __missing__(self, key: str) -> tuple[int, ...]:
+        ids = self.index._lookup_chunk(key)
+        if len(self) >= self.index.max_memo:
+            self.clear()
+        self[key] = ids
+        return ids
+
+
+class WordIndex:
+    """Interns word patterns and answers "which patterns do the words of this text match?".
+
+    Answers are memoised per string — a word, or a whitespace-separated chunk such as ``"карты,"`` —
+    so a message costs one dictionary lookup per chunk once the vocabulary is warm. Pattern ids are
+    stable once given, so the index is a pure cache shared by all rules (like ``re``'s compile cache):
+    what a rule matches never depends on which other rules were loaded. Registering a new pattern
+    starts a fresh memo; the memo is also dropped when it holds ``max_memo`` strings.
 
     >>> ix = WordIndex()
     >>> a, b = ix.add("карт*"), ix.add("картой")
     >>> ix.ids_of("картой") == (a, b), ix.ids_of("карты") == (a,), ix.ids_of("марта")
     (True, True, ())
+    >>> ix.ids_of("(картой/марта)") == (a, b)
+    True
     """
 
     def __init__(self, max_memo: int = 200_000):
@@ -126,7 +147,7 @@ class WordIndex:
         self._ids: dict[str, int] = {}
         self._by_stem: dict[str, list[int]] = {}
         self._stem_lengths: tuple[int, ...] = ()
-        self.memo: dict[str, tuple[int, ...]] = {}
+        self.memo: _Memo = _Memo(self)
 
     def add(self, spec: str) -> int:
         """The id of word pattern ``spec`` (registered on first use)."""
@@ -139,24 +160,24 @@ class WordIndex:
                 self._ids[pat.spec] = pid
                 self._by_stem.setdefault(pat.stem, []).append(pid)
                 self._stem_lengths = tuple(sorted({len(s) for s in self._by_stem}))
-                self.memo = {}
+                self.memo = _Memo(self)
             return pid
 
     def pattern(self, pid: int) -> WordPattern:
         return self._patterns[pid]
 
-    def ids_of(self, word: str) -> tuple[int, ...]:
-        """Ids of the patterns ``word`` matches, in increasing order."""
-        memo = self.memo
-        found = memo.get(word)
-        if found is None:
-            found = self._lookup(word)
-            if len(memo) >= self.max_memo:
-                memo.clear()
-            memo[word] = found
-        return found
+    def ids_of(self, text: str) -> tuple[int, ...]:
+        """Ids of the patterns matched by the words of ``text``, in increasing order."""
+        return self.memo[text]
 
-    def _lookup(self, word: str) -> tuple[int, ...]:
+    def _lookup_chunk(self, chunk: str) -> tuple[int, ...]:
+        words = TOKEN_RE.findall(chunk)
+        if len(words) == 1 and words[0] == chunk:
+            return self._lookup_word(chunk)
+        memo = self.memo
+        return tuple(sorted({pid for w in words for pid in memo[w]}))
+
+    def _lookup_word(self, word: str) -> tuple[int, ...]:
         out: list[int] = []
         for n in self._stem_lengths:
             if n > len(word):
@@ -174,44 +195,79 @@ WORDS = WordIndex()
 # --------------------------------------------------------------------------- per-message analysis
 
 
-@dataclass(slots=True)
 class Analysis:
-    """A message split into words, and where each registered word pattern occurs.
+    """One message as the ``near`` rules see it, computed in two steps.
 
-    ``hits`` maps a pattern id to the word indices it matches. Character spans and sentence numbers
-    of the words are computed only when a rule needs them (evidence, sentence check).
+    ``present``: the ids of every word pattern found anywhere in the text — one memo lookup per
+    whitespace chunk. Rules whose slots are not all present stop here (most messages, most rules).
+    ``words``/``hits``: the words and, per pattern id, the indices of the words it matches — built only
+    when a rule gets past ``present``; character spans and sentence numbers likewise, on demand.
     """
 
-    norm: NormText
-    words: list[str]
-    hits: dict[int, list[int]]
-    _spans: list[tuple[int, int]] | None = field(default=None, repr=False)
-    _sentences: list[int] | None = field(default=None, repr=False)
+    __slots__ = ("_hits", "_memo", "_sentences", "_spans", "_words", "norm", "present")
+
+    def __init__(self, norm: NormText, memo: _Memo):
+        self.norm = norm
+        self._memo = memo
+        self.present: frozenset[int] = frozenset(chain.from_iterable(map(memo.__getitem__, norm.text.split())))
+        self._words: list[str] | None = None
+        self._sentences: list[int] | None = None
+        self._hits: dict[int, list[int]] | None = None
+        self._spans: list[tuple[int, int]] | None = None
+
+    def _split(self) -> None:
+        """Words and their sentence numbers, from one split of the text into sentences.
+
+        A sentence ends at ``! ? ;`` or a newline, and at ``.`` followed by a space unless the word
+        before it is a short abbreviation (``руб.``, ``ул.``: three letters or fewer). Dots inside
+        ``avito.ru-deal.icu`` or ``3.5`` end nothing.
+        """
+        parts = SENTENCE_SPLIT_RE.split(self.norm.text)  # [text, separator, text, separator, ..., text]
+        words: list[str] = []
+        sentences: list[int] = []
+        n = 0
+        for k in range(0, len(parts), 2):
+            found = TOKEN_RE.findall(parts[k])
+            if found:
+                words.extend(found)
+                sentences.extend([n] * len(found))
+            if k + 1 < len(parts) and (parts[k + 1] != "." or not (found and _is_abbreviation(found[-1]))):
+                n += 1
+        self._words, self._sentences = words, sentences
+
+    @property
+    def words(self) -> list[str]:
+        if self._words is None:
+            self._split()
+        return self._words  # type: ignore[return-value]
+
+    @property
+    def sentences(self) -> list[int]:
+        """Sentence number of each word."""
+        if self._sentences is None:
+            self._split()
+        return self._sentences  # type: ignore[return-value]
+
+    @property
+    def hits(self) -> dict[int, list[int]]:
+        """Per pattern id, the indices of the words it matches."""
+        if self._hits is None:
+            hits: dict[int, list[int]] = {}
+            for i, ids in enumerate(map(self._memo.__getitem__, self.words)):
+                for pid in ids:
+                    found = hits.get(pid)
+                    if found is None:
+                        hits[pid] = [i]
+                    else:
+                        found.append(i)
+            self._hits = hits
+        return self._hits
 
     def spans(self) -> list[tuple[int, int]]:
+        """Character span of each word in the normalized text."""
         if self._spans is None:
             self._spans = [m.span() for m in TOKEN_RE.finditer(self.norm.text)]
         return self._spans
-
-    def sentences(self) -> list[int]:
-        """Sentence number of each word.
-
-        A sentence ends at ``! ? ;`` or a newline between two words, and at ``.`` followed by a space
-        unless the word before it is a short abbreviation (``руб.``, ``ул.``: three letters or fewer).
-        Dots inside ``avito.ru-deal.icu`` or ``3.5`` do not end anything.
-        """
-        if self._sentences is None:
-            text, spans, words = self.norm.text, self.spans(), self.words
-            out, n, prev_end = [], 0, 0
-            for i, (start, end) in enumerate(spans):
-                gap = text[prev_end:start]
-                if i and SENTENCE_END_RE.search(gap):
-                    if HARD_END_RE.search(gap) or not _is_abbreviation(words[i - 1]):
-                        n += 1
-                out.append(n)
-                prev_end = end
-            self._sentences = out
-        return self._sentences
 
     def evidence(self, first: int, last: int) -> str:
         """The original text from word ``first`` to word ``last`` (inclusive)."""
@@ -223,26 +279,12 @@ _local = threading.local()
 
 
 def analyze(norm: NormText, index: WordIndex = WORDS) -> Analysis:
-    """Split ``norm.text`` into words and look them up; the last result is reused per thread, so all
-    rules that run on one message share one analysis."""
+    """The analysis of ``norm``; the last one is kept per thread, so all rules run on one message share it."""
     memo = index.memo
     last = getattr(_local, "last", None)
     if last is not None and last[0] is norm and last[1] is memo:
         return last[2]
-    words = TOKEN_RE.findall(norm.text)
-    hits: dict[int, list[int]] = {}
-    get = memo.get
-    for i, w in enumerate(words):
-        ids = get(w)
-        if ids is None:
-            ids = index.ids_of(w)
-        for pid in ids:
-            found = hits.get(pid)
-            if found is None:
-                hits[pid] = [i]
-            else:
-                found.append(i)
-    result = Analysis(norm, words, hits)
+    result = Analysis(norm, memo)
     _local.last = (norm, memo, result)
     return result
 
@@ -259,13 +301,13 @@ class Term:
     spec: str
     ids: tuple[int, ...]
 
-    def occurrences(self, a: Analysis) -> list[Occurrence]:
-        first = a.hits.get(self.ids[0])
+    def occurrences(self, hits: dict[int, list[int]]) -> list[Occurrence]:
+        first = hits.get(self.ids[0])
         if not first:
             return []
         if len(self.ids) == 1:
             return [(i, i) for i in first]
-        rest = [a.hits.get(pid) for pid in self.ids[1:]]
+        rest = [hits.get(pid) for pid in self.ids[1:]]
         if not all(rest):
             return []
         sets = [set(r) for r in rest]  # type: ignore[arg-type]
@@ -281,32 +323,38 @@ def compile_term(spec: str, index: WordIndex = WORDS) -> Term:
 
 @dataclass(frozen=True, slots=True)
 class TermSet:
-    """The terms of one slot (or of ``unless``), indexed by the id of their first word."""
+    """The terms of one slot (or of ``unless``): one-word terms as a set of pattern ids, phrases by
+    the id of their first word."""
 
-    by_first: dict[int, tuple[Term, ...]]
+    single: frozenset[int]
+    phrases: dict[int, tuple[Term, ...]]
+    phrase_firsts: frozenset[int]
+    anchors: frozenset[int]  # ids of first words: a message holding none of them cannot contain a term
 
     @classmethod
-    def of(cls, specs: Sequence[str], index: WordIndex = WORDS) -> "TermSet":
-        by_first: dict[int, list[Term]] = {}
+    def of(cls, specs: Sequence[str], index: WordIndex = WORDS) -> TermSet:
+        single: set[int] = set()
+        phrases: dict[int, list[Term]] = {}
         for spec in specs:
             term = compile_term(spec, index)
-            by_first.setdefault(term.ids[0], []).append(term)
-        return cls({k: tuple(v) for k, v in by_first.items()})
-
-    @property
-    def anchors(self) -> frozenset[int]:
-        """Ids of the first words: a message holding none of them cannot contain a term."""
-        return frozenset(self.by_first)
+            if len(term.ids) == 1:
+                single.add(term.ids[0])
+            else:
+                phrases.setdefault(term.ids[0], []).append(term)
+        firsts = frozenset(phrases)
+        return cls(frozenset(single), {k: tuple(v) for k, v in phrases.items()}, firsts, frozenset(single) | firsts)
 
     def occurrences(self, a: Analysis) -> list[Occurrence]:
-        """Where any term occurs, sorted; only terms whose first word is present are tried."""
-        out: list[Occurrence] = []
-        by_first = self.by_first
-        for pid in by_first.keys() & a.hits.keys():
-            for t in by_first[pid]:
-                out.extend(t.occurrences(a))
-        out.sort()
-        return out
+        """Where any term occurs: sorted, each (first word, last word) once."""
+        present = a.present
+        if self.anchors.isdisjoint(present):
+            return []
+        hits = a.hits
+        found = {(i, i) for pid in self.single & present for i in hits[pid]}
+        for pid in self.phrase_firsts & present:
+            for term in self.phrases[pid]:
+                found.update(term.occurrences(hits))
+        return sorted(found)
 
 
 # --------------------------------------------------------------------------- the near matcher
@@ -334,6 +382,23 @@ class NearParams(_Params):
         return v
 
 
+def _nearest(slot: list[Occurrence], start: int, end: int, within: int) -> list[Occurrence]:
+    """Occurrences that fit in a window of ``within`` words with ``start..end``, nearest first."""
+    cands = [o for o in slot if o[0] >= end - within + 1 and o[1] <= start + within - 1]
+    cands.sort(key=lambda o: abs(o[0] - start))
+    return cands
+
+
+def _disjoint(combo: Sequence[Occurrence], ordered: bool) -> bool:
+    """No two occurrences share a word; with ``ordered``, each starts after the previous one ends."""
+    if ordered:
+        return all(combo[i][1] < combo[i + 1][0] for i in range(len(combo) - 1))
+    if len(combo) == 1:
+        return True
+    ranked = sorted(combo)
+    return all(ranked[i][1] < ranked[i + 1][0] for i in range(len(ranked) - 1))
+
+
 @dataclass(frozen=True, slots=True)
 class _Near:
     slots: tuple[TermSet, ...]
@@ -343,11 +408,11 @@ class _Near:
 
     def __call__(self, msg: MessageView) -> tuple[Hit, ...]:
         a = analyze(msg.norm)
-        hits = a.hits
-        if not hits:
+        present = a.present
+        if not present:
             return ()
         for anchor in self.anchors:
-            if anchor.isdisjoint(hits):
+            if anchor.isdisjoint(present):
                 return ()
         return self._search(a)
 
@@ -355,46 +420,36 @@ class _Near:
         occ = [slot.occurrences(a) for slot in self.slots]
         if not all(occ):
             return ()
-        guards = self.unless.occurrences(a)
-        sentences = a.sentences() if self.p.sentence else None
-        best: Occurrence | None = None
-        for lo, hi in self._combinations(occ, 0, None, None, -1, frozenset()):
+        guards: list[Occurrence] | None = None  # looked up only once a window is found
+        sentences = a.sentences if self.p.sentence else None
+        for lo, hi in self._windows(occ):
             if sentences is not None and sentences[lo] != sentences[hi]:
                 continue
+            if guards is None:
+                guards = self.unless.occurrences(a)
             if guards and self._guarded(lo, hi, guards):
                 continue
-            if best is None or hi - lo < best[1] - best[0]:
-                best = (lo, hi)
-        if best is None:
-            return ()
-        return (Hit(evidence=a.evidence(*best)),)
+            return (Hit(evidence=a.evidence(lo, hi)),)
+        return ()
 
-    def _combinations(
-        self,
-        occ: list[list[Occurrence]],
-        k: int,
-        lo: int | None,
-        hi: int | None,
-        prev_end: int,
-        used: frozenset[int],
-    ) -> Iterator[Occurrence]:
-        """Spans (first, last word) of one occurrence per slot, non-overlapping, within the window."""
-        if k == len(occ):
-            assert lo is not None and hi is not None
-            yield lo, hi
-            return
-        limit = self.p.within
-        for start, end in occ[k]:
-            if self.p.ordered and start <= prev_end:
+    def _windows(self, occ: list[list[Occurrence]]) -> Iterator[Occurrence]:
+        """Spans (first, last word) of one occurrence per slot: non-overlapping, in slot order when
+        ``ordered``, at most ``within`` words. Built around each occurrence of the rarest slot, trying
+        the nearest occurrences of the other slots first, so the first span found is a tight one."""
+        within, ordered = self.p.within, self.p.ordered
+        pivot = min(range(len(occ)), key=lambda k: len(occ[k]))
+        for p_start, p_end in occ[pivot]:
+            near = [
+                [(p_start, p_end)] if k == pivot else _nearest(slot, p_start, p_end, within)
+                for k, slot in enumerate(occ)
+            ]
+            if not all(near):
                 continue
-            taken = frozenset(range(start, end + 1))
-            if not used.isdisjoint(taken):
-                continue
-            nlo = start if lo is None else min(lo, start)
-            nhi = end if hi is None else max(hi, end)
-            if nhi - nlo + 1 > limit:
-                continue
-            yield from self._combinations(occ, k + 1, nlo, nhi, end, used | taken)
+            for combo in product(*near):
+                lo = min(o[0] for o in combo)
+                hi = max(o[1] for o in combo)
+                if hi - lo + 1 <= within and _disjoint(combo, ordered):
+                    yield lo, hi
 
     def _guarded(self, lo: int, hi: int, guards: list[Occurrence]) -> bool:
         w = self.p.unless_within
