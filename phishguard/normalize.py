@@ -24,7 +24,7 @@ Stages, in order (every output character keeps the span of the source characters
    Cyrillic. Single-script tokens are left as written (``"ok"``, ``"ор"``), except that a ``0``
    between Cyrillic letters becomes ``о`` (``"б0нус"``); other digits are never read as letters.
 
-Text made only of ASCII, basic Cyrillic and common punctuation (« » — “ ” …) takes a fast path:
+Text made only of ASCII, basic Cyrillic and common punctuation (« » — “ ” •) takes a fast path:
 ``str.lower`` and an identity offset map that is never materialised.
 """
 
@@ -35,9 +35,10 @@ import unicodedata
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import pairwise
 from types import MappingProxyType
 
-__all__ = ["NormText", "normalize_text", "fold_word", "LATIN_TO_CYRILLIC", "CYRILLIC_TO_LATIN", "DROPPED"]
+__all__ = ["CYRILLIC_TO_LATIN", "DROPPED", "LATIN_TO_CYRILLIC", "NormText", "fold_word", "normalize_text"]
 
 #: Invisible characters removed first: zero-width and joiners, bidi controls, word joiner, BOM, soft hyphen.
 DROPPED = frozenset(map(chr, [*range(0x200B, 0x2010), *range(0x202A, 0x202F), *range(0x2060, 0x206A),
@@ -66,16 +67,17 @@ _UNSAFE_RE = re.compile(f"[^{re.escape(_SAFE_CHARS)}]+")
 _POST_TABLE = MappingProxyType({**{c: " " for c in [*range(0x20), *range(0x7F, 0xA0)] if chr(c) not in "\t\n\r"},
                                 ord("ё"): "е"})
 
-_SEPCH = r".\-_*·|/"
+_SEP_CHARS = " .-_*·|/"
+_SEPCH = re.escape(_SEP_CHARS[1:])  # the separators other than space, for character classes
 _SEP = rf"(?: ?[{_SEPCH}] ?| )"
 _SPLIT_HINT_RE = re.compile(rf"[{_SEPCH} ][^\W\d_]{_SEP}[^\W\d_](?![^\W_])")  # 2nd+3rd letter of a chain
 _CHAIN_RE = re.compile(rf"(?<![^\W_])(?<![{_SEPCH}@:])[^\W\d_](?:{_SEP}[^\W\d_](?![^\W_])){{2,}}")
 _HOST_TAIL_RE = re.compile(rf"[{_SEPCH}@:][^\W_]")
-_LETTER_RE = re.compile(r"[^\W\d_]")
 
 _CYR_RANGES = ((0x400, 0x482), (0x48A, 0x52F))  # Cyrillic + Supplement, without combining marks
 _LAT_RANGES = ((0x41, 0x5A), (0x61, 0x7A), (0xC0, 0xD6), (0xD8, 0xF6), (0xF8, 0x2AF), (0x1E00, 0x1EFF))
-_INNER_ZERO_RE = re.compile("(?<=[%s])0(?=[%s])" % (("".join(f"{chr(a)}-{chr(b)}" for a, b in _CYR_RANGES),) * 2))
+_CYR_CLASS = "".join(f"{chr(a)}-{chr(b)}" for a, b in _CYR_RANGES)
+_INNER_ZERO_RE = re.compile(f"(?<=[{_CYR_CLASS}])0(?=[{_CYR_CLASS}])")
 
 
 class _Breaks(dict[int, str]):
@@ -112,8 +114,8 @@ def _str_table(mapping: MappingProxyType[str, str]) -> str:
 _CLASSES = MappingProxyType(_build_classes())
 _CP1251_CLASSES = bytes(ord(_CLASSES[ord(bytes([b]).decode("cp1251", "replace"))]) for b in range(256))
 # letters the cp1251 shortcut cannot see (it turns them into "?", a token break)
-_NON_CP1251_LETTER_RE = re.compile("[%s]" % re.escape("".join(
-    chr(cp) for cp in _CLASSES if chr(cp).encode("cp1251", "replace") == b"?")))
+_NON_CP1251_LETTER_RE = re.compile(
+    f"[{re.escape(''.join(chr(cp) for cp in _CLASSES if chr(cp).encode('cp1251', 'replace') == b'?'))}]")
 _TO_CYR = _str_table(LATIN_TO_CYRILLIC)
 _TO_LAT = _str_table(CYRILLIC_TO_LATIN)
 
@@ -225,7 +227,7 @@ def _fold_piece(unit: str) -> str:
     return folded
 
 
-def _fold_chars(s: str) -> tuple[str, _Segments]:
+def _fold_chars(s: str) -> tuple[str, _Segments | None]:
     """Stage 1 for text with unsafe characters: safe stretches go through ``str.lower``; the rest is
     folded one unit (a base char and the combining marks after it, dropped chars skipped) at a time."""
     out: list[str] = []
@@ -266,11 +268,12 @@ def _fold_chars(s: str) -> tuple[str, _Segments]:
     if pos < len(s) or not segments:
         out.append(s[pos:].lower().replace("ё", "е"))
         segments.append((size, pos, -1))
-    return "".join(out), tuple(segments)
+    return "".join(out), None if segments == [(0, 0, -1)] else tuple(segments)
 
 
 def _chains(t: str) -> Iterator[re.Match[str]]:
-    """``_CHAIN_RE.finditer(t)``, faster: a chain's first letter is within 3 chars of a hint match."""
+    """What ``_CHAIN_RE.finditer(t)`` finds, but only trying the regex near hint matches (a chain's first
+    letter lies within 3 chars of one), which the regex engine finds much faster."""
     pos = 0
     while (hint := _SPLIT_HINT_RE.search(t, pos)) is not None:
         for start in range(max(hint.start() - 3, pos), hint.start() + 2):
@@ -286,10 +289,10 @@ def _join_split_letters(t: str) -> tuple[str, _Segments] | None:
     """Stage 2: remove the separators inside split-letter stretches (None if nothing is joined)."""
     drop: list[tuple[int, int]] = []  # separator spans to remove
     for chain in _chains(t):
-        letters = [m.start() for m in _LETTER_RE.finditer(t, chain.start(), chain.end())]
+        letters = [chain.start() + k for k, c in enumerate(chain.group()) if c not in _SEP_CHARS]
         if _HOST_TAIL_RE.match(t, chain.end()):
             letters.pop()
-        seps = [t[a + 1:b] for a, b in zip(letters, letters[1:])]
+        seps = [t[a + 1:b] for a, b in pairwise(letters)]
         i = 0
         while i < len(seps):  # a stretch: letters i..j-1 have the same separator after them
             j = i + 1
@@ -322,25 +325,29 @@ def _script_classes(t: str) -> str:
 def _fold_scripts(t: str, classes: str, merged: str) -> str:
     """Stage 3: fold lookalikes in tokens that mix Latin and Cyrillic; ``0`` between Cyrillic letters."""
     message_c_wins = classes.count("C") >= classes.count("L")
+    spans = set()  # tokens worth a look: those holding a Latin letter or a 0 between Cyrillic letters
+    for needle in ("L", "CzC"):
+        p = merged.find(needle)
+        while p >= 0:
+            hi = merged.find(" ", p)
+            hi = len(merged) if hi < 0 else hi
+            spans.add((merged.rfind(" ", 0, p) + 1, hi))
+            p = merged.find(needle, hi)
     out: list[str] = []
-    done = lo = 0
-    size = len(t)
-    for token in merged.split(" "):
-        hi = lo + len(token)
-        mixed = "L" in token and "C" in token
-        if mixed or "CzC" in token:
-            if hi < size and t[hi] >= "\u0300" and unicodedata.category(t[hi])[0] == "M":
-                hi -= 1  # a letter carrying a combining mark stays: folding it could make them compose
-            strong_c, strong_l = classes.count("C", lo, hi), classes.count("L", lo, hi)
-            cyrillic = not mixed or strong_c > strong_l or (strong_c == strong_l and message_c_wins)
-            word = t[lo:hi]
-            if mixed:
-                word = word.translate(_TO_CYR if cyrillic else _TO_LAT)
-            if cyrillic and "0" in word:
-                word = _INNER_ZERO_RE.sub("о", word)
-            out += (t[done:lo], word)
-            done = hi
-        lo += len(token) + 1
+    done = 0
+    for lo, hi in sorted(spans):
+        mixed = "C" in merged[lo:hi] and "L" in merged[lo:hi]
+        if not mixed and "CzC" not in merged[lo:hi]:
+            continue
+        if hi < len(t) and t[hi] >= "\u0300" and unicodedata.category(t[hi])[0] == "M":
+            hi -= 1  # a letter carrying a combining mark stays: folding it could make them compose
+        strong_c, strong_l = classes.count("C", lo, hi), classes.count("L", lo, hi)
+        cyrillic = not mixed or strong_c > strong_l or (strong_c == strong_l and message_c_wins)
+        word = t[lo:hi].translate(_TO_CYR if cyrillic else _TO_LAT) if mixed else t[lo:hi]
+        if cyrillic and "0" in word:
+            word = _INNER_ZERO_RE.sub("о", word)
+        out += (t[done:lo], word)
+        done = hi
     out.append(t[done:])
     return "".join(out)
 

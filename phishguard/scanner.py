@@ -20,7 +20,8 @@ from .extract import UrlSpan, extract_urls
 from .loading import load_rules
 from .normalize import normalize_text
 from .ruleset import LinkView, MessageView, RuleSet
-from .ruleset.engine import run_link_rules, run_text_rules
+from .ruleset.engine import run_link_rules, run_message_rules, run_text_rules
+from .ruleset.matchers import FindingsView
 from .settings import Settings, load_settings
 from .verdict import Finding, Policy, UrlReport, Verdict, combine
 
@@ -104,10 +105,15 @@ class Scanner:
         msg, links = self.views(text, signals)
         findings: list[Finding] = run_text_rules(self.ruleset, msg)
         reports: list[UrlReport] = []
+        per_link = []
         for link in links:
             link_findings, report = self._analyze_link(link)
             reports.append(report)
+            per_link.append((link, link_findings))
             findings.extend(link_findings)
+        if findings and self.ruleset.message_rules:
+            view = FindingsView(msg=msg, findings=tuple(findings), links=tuple(per_link))
+            findings.extend(run_message_rules(self.ruleset, view))
 
         reasons = _dedupe(findings) if findings else findings
         combined = combine(reasons, self.policy)

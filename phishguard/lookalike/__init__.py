@@ -54,8 +54,18 @@ from .registry import Brand, BrandRegistry, LookalikeParams, RegistryError, defa
 from .skeleton import skeleton, visual
 
 __all__ = [
-    "Brand", "BrandRegistry", "LookalikeParams", "RegistryError", "LookalikeEngine", "LookalikeHit", "KINDS",
-    "default_engine", "default_registry_path", "host_of", "skeleton", "visual",
+    "KINDS",
+    "Brand",
+    "BrandRegistry",
+    "LookalikeEngine",
+    "LookalikeHit",
+    "LookalikeParams",
+    "RegistryError",
+    "default_engine",
+    "default_registry_path",
+    "host_of",
+    "skeleton",
+    "visual",
 ]
 
 

@@ -14,7 +14,7 @@ from . import explain
 from .registry import Brand, BrandRegistry, LookalikeParams
 from .skeleton import loose, skeleton, visual
 
-__all__ = ["LookalikeHit", "LookalikeEngine", "KINDS"]
+__all__ = ["KINDS", "LookalikeEngine", "LookalikeHit"]
 
 #: Kinds of hits, in the order they win ties.
 KINDS = ("homoglyph", "idn_brand", "brand_in_subdomain", "typosquat", "tld_swap", "combosquat", "brand_in_path")
@@ -70,7 +70,7 @@ def _trie_regex(words: list[str]) -> re.Pattern:
             return ""
         body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
         if end:
-            return "(?:" + body + ")?" if len(alts) > 1 else "(?:" + body + ")?"
+            return "(?:" + body + ")?"
         return body
 
     return re.compile(build(trie))
@@ -127,6 +127,9 @@ class LookalikeEngine:
         self._official_dotted: dict[str, Brand] = {}
         self._exact_visual: dict[str, list[_Name]] = {}
         self._exact_loose: dict[str, list[_Name]] = {}
+        self._generic_tlds: dict[str, frozenset[str]] = {}
+        self._brand_tlds: dict[str, frozenset[str]] = {
+            b.id: frozenset(t for d in b.official_domains for t in d.split(".")[1:]) for b in registry}
         buckets: dict[int, list[tuple[str, _Name]]] = {}
         aliases: dict[str, list[Brand]] = {}
         for b in registry:
@@ -141,8 +144,11 @@ class LookalikeEngine:
                         self._names.setdefault(v, []).append(_Name(b, plain, nm.generic, nm.short, True))
                 self._exact_visual.setdefault(visual(plain), []).append(nm)
                 self._exact_loose.setdefault(loose(plain), []).append(nm)
-                if not nm.generic and len(plain) >= p.min_typo_len:
+                if len(plain) >= p.min_typo_len:
                     buckets.setdefault(len(plain), []).append((plain, nm))
+                if nm.generic:  # typos of an ordinary word count only on the brand's own TLD ("pochhta.ru")
+                    self._generic_tlds[plain] = frozenset(
+                        d.split(".", 1)[1] for d in b.official_domains if d.split(".", 1)[0] == n)
             for d in b.official_domains:
                 self._official_dotted.setdefault(skeleton(d), b)
             for a in b.aliases:
@@ -239,7 +245,7 @@ class LookalikeEngine:
         return tuple(_ordered([h for h in found.values() if reg not in h.brand.known_legit]))
 
     # -- tokens: exact names, homoglyphs, combos, TLD swaps, brand in subdomain
-    def _token_hit(self, ctx: "_Ctx", i: int, s: int, e: int, nm: _Name, found: dict) -> None:
+    def _token_hit(self, ctx: _Ctx, i: int, s: int, e: int, nm: _Name, found: dict) -> None:
         raw, sk = ctx.labels[i], ctx.sks[i]
         ps = s
         while ps > 0 and raw[ps - 1] != "-" and not raw[ps - 1].isdigit():
@@ -298,6 +304,8 @@ class LookalikeEngine:
             if has_scam:
                 kind, rule = "combosquat", "combosquat_scam"
             elif ranks and max(ranks) == 1 and not digits:
+                if nm.short and tail and tail not in self._brand_tlds[b.id]:
+                    return  # "ozonee": a short name glued to a country the brand does not serve
                 kind, rule = "tld_swap", "tld_swap_geo"
             elif nm.short and is_reg:
                 return  # "ozone", "dhl33", "mydpd": short names need a scam word or a country code
@@ -311,8 +319,13 @@ class LookalikeEngine:
                 kind, rule = "brand_in_subdomain", "subdomain_brand" if not tail else "subdomain_glued"
                 strength = getattr(st, rule) * st.weak_factor
             elif is_reg:
-                if not head and not tail:
+                if not head and not tail and all(len(x) <= 5 for x, r in zip(extras, ranks) if r < 0):
+                    # a separate word next to short random tokens ("ae-inpost", "inpost-awg"); long
+                    # unrelated words ("reklama-na-yandex") are third-party sites, not kits
                     kind, rule = "combosquat", "combosquat_token"
+                elif not head and tail[:2] in self._brand_tlds[b.id] and all(r >= 0 for r in ranks[1:]):
+                    # a country the brand serves glued to it, then junk: "inpostplvs", "allegropll"
+                    kind, rule = "combosquat", "combosquat_glued"
                 elif not head and len(tail) <= self.params.glued_tail_max and all(
                         r >= 0 for x, r in zip(extras, ranks) if x != tail):
                     kind, rule = "combosquat", "combosquat_glued"
@@ -330,7 +343,8 @@ class LookalikeEngine:
             detail = {"ru": f"к названию {_q(nm.name)} приписан код страны {_q('-'.join(extras))}, "
                             f"но настоящий сайт — {off}",
                       "en": f"the country code {_q('-'.join(extras))} is glued to {_q(nm.name)}, "
-                            f"but the real site is {off}", "class": "tld-swap", "words": words}
+                            f"but the real site is {off}", "class": "tld-swap", "words": words,
+                      "official": off}
         elif rule == "combosquat_glued":
             detail = {"ru": f"к названию {_q(nm.name)} дописано {_q(tail)}: {_q(raw[ps:pe])}",
                       "en": f"{_q(tail)} is glued to the name {_q(nm.name)}: {_q(raw[ps:pe])}",
@@ -353,7 +367,7 @@ class LookalikeEngine:
             detail = _prefix_sub(detail, ctx)
         self._add(found, (b.id, i), kind, b, labels_ev(ctx, i), strength, detail, ctx, i)
 
-    def _alias_hits(self, ctx: "_Ctx", i: int, found: dict) -> None:
+    def _alias_hits(self, ctx: _Ctx, i: int, found: dict) -> None:
         raw = ctx.labels[i].casefold().replace("ё", "е")
         for m in self._alias_re.finditer(raw):
             s, e = m.span()
@@ -375,7 +389,7 @@ class LookalikeEngine:
                           "class": "idn-brand"}
                 self._add(found, (b.id, i), kind, b, ctx.labels[i], strength, detail, ctx, i)
 
-    def _dotted_hit(self, ctx: "_Ctx", i: int, found: dict) -> None:
+    def _dotted_hit(self, ctx: _Ctx, i: int, found: dict) -> None:
         first = ctx.sks[i]
         if first not in self._names:
             return
@@ -421,7 +435,7 @@ class LookalikeEngine:
                 return q.startswith(head) or len(head) >= 3
         return True
 
-    def _typo_hits(self, ctx: "_Ctx", found: dict) -> None:
+    def _typo_hits(self, ctx: _Ctx, found: dict) -> None:
         p, st = self.params, self.s
         dom_i = ctx.dom_i
         queries: list[tuple[int, str, list[str]]] = []  # (label index, query text, other words)
@@ -456,7 +470,7 @@ class LookalikeEngine:
             if others and not all(self._wordy(skeleton(o)) >= 0 for o in others):
                 continue
             cands: list[tuple[_Name, int]] = [(nm, 0) for nm in self._exact_loose.get(loose(text), ())
-                                              if not nm.generic and not nm.short]
+                                              if not nm.short]
             bucket = self._buckets.get(len(sk))
             if bucket is not None:
                 choices, names = bucket
@@ -465,6 +479,8 @@ class LookalikeEngine:
                         cands.append((names[idx], int(d)))
             for nm, d in cands:
                 if (nm.brand.id, i) in found or sk in nm.brand.not_typos:
+                    continue
+                if nm.generic and ctx.host.suffix not in self._generic_tlds.get(nm.name, ()):
                     continue
                 if d == 0:
                     if sk == nm.name:
@@ -553,7 +569,7 @@ class LookalikeEngine:
         return list(out.values())
 
     def _add(self, found: dict, key: tuple, kind: str, brand: Brand, evidence: str, strength: float,
-             detail: dict, ctx: "_Ctx", i: int) -> None:
+             detail: dict, ctx: _Ctx, i: int) -> None:
         cur = found.get(key)
         if cur is not None and (cur.strength > strength or (
                 cur.strength == strength and _KIND_RANK[cur.kind] <= _KIND_RANK[kind])):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import idna
 import yaml
@@ -63,7 +64,7 @@ class LookalikeParams(BaseModel):
     strength: _Strength = _Strength()
 
     @classmethod
-    def from_yaml(cls, path_or_text: str | Path) -> "LookalikeParams":
+    def from_yaml(cls, path_or_text: str | Path) -> LookalikeParams:
         data = _load_yaml(path_or_text)
         return cls.model_validate((data or {}).get("params") or {})
 
@@ -207,7 +208,7 @@ class Brand:
         return self.main_domain
 
     @classmethod
-    def _from_model(cls, m: _BrandModel) -> "Brand":
+    def _from_model(cls, m: _BrandModel) -> Brand:
         return cls(
             id=m.id, name=m.name, names=tuple(m.names), aliases=tuple(m.aliases),
             official_domains=frozenset(m.official_domains), keywords=frozenset(m.keywords),
@@ -284,17 +285,17 @@ class BrandRegistry:
 
     # -- construction
     @classmethod
-    def from_yaml(cls, path_or_text: str | Path) -> "BrandRegistry":
+    def from_yaml(cls, path_or_text: str | Path) -> BrandRegistry:
         """Load and validate; raises :class:`RegistryError` naming the brand id and field."""
         data = _load_yaml(path_or_text)
         return cls._from_data(data)
 
     @classmethod
-    def default(cls) -> "BrandRegistry":
+    def default(cls) -> BrandRegistry:
         return cls.from_yaml(default_registry_path())
 
     @classmethod
-    def _from_data(cls, data: Any) -> "BrandRegistry":
+    def _from_data(cls, data: Any) -> BrandRegistry:
         if not isinstance(data, dict):
             raise RegistryError(["the document must be a mapping with a 'brands' list"])
         try:
@@ -317,7 +318,7 @@ class BrandRegistry:
             _raw=(raw, m.model_dump(exclude={"brands"})),
         )
 
-    def merged(self, extra: Iterable[dict]) -> "BrandRegistry":
+    def merged(self, extra: Iterable[dict]) -> BrandRegistry:
         """A new registry with ``extra`` brand entries added; an existing id gets its lists extended.
 
         >>> reg = BrandRegistry.default().merged([{"id": "avito", "official_domains": ["avito.kz"]},

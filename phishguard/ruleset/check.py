@@ -34,6 +34,8 @@ class CheckReport:
 
 def rule_fires(scanner: "Scanner", rule: CompiledRule, text: str) -> bool:
     """Does ``rule`` alone fire on the message ``text``?"""
+    if rule.scope == "message":  # composites judge what the other rules found
+        return rule.id in {r.rule for r in scanner.scan(text).reasons}
     msg, links = scanner.views(text)
     if rule.scope == "text":
         return bool(findings_for((rule,), msg))

@@ -13,9 +13,9 @@ from collections.abc import Iterable
 
 from ..verdict import Finding
 from .loader import CompiledRule, RuleSet
-from .matchers import Hit, LinkView, MessageView
+from .matchers import FindingsView, Hit, LinkView, MessageView
 
-__all__ = ["render_message", "run_text_rules", "run_link_rules", "findings_for"]
+__all__ = ["render_message", "run_text_rules", "run_link_rules", "run_message_rules", "findings_for"]
 
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 LANGS = ("ru", "en")
@@ -56,7 +56,7 @@ def _finding(rule: CompiledRule, hit: Hit) -> Finding:
 
 
 def findings_for(
-    rules: Iterable[CompiledRule], view: MessageView | LinkView, failed: list[str] | None = None
+    rules: Iterable[CompiledRule], view: MessageView | LinkView | FindingsView, failed: list[str] | None = None
 ) -> list[Finding]:
     """All findings of ``rules`` on one view, one per rule (its strongest hit).
 
@@ -114,6 +114,15 @@ def run_link_rules(ruleset: RuleSet, link: LinkView) -> list[Finding]:
     found = findings_for(ruleset.link_rules, link, failed)
     if ruleset.suppressors and any(f.rule in ruleset.suppressors for f in found):
         found = [f for f in found if f.rule in ruleset.suppressors]
+    if failed:
+        found.append(_failure_finding(ruleset, failed))
+    return found
+
+
+def run_message_rules(ruleset: RuleSet, view: FindingsView) -> list[Finding]:
+    """Composite rules, over what the text and link rules found."""
+    failed: list[str] = []
+    found = findings_for(ruleset.message_rules, view, failed)
     if failed:
         found.append(_failure_finding(ruleset, failed))
     return found

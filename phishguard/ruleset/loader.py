@@ -60,12 +60,14 @@ class RuleSet:
     root: Path
     text_rules: tuple[CompiledRule, ...] = field(init=False)
     link_rules: tuple[CompiledRule, ...] = field(init=False)
+    message_rules: tuple[CompiledRule, ...] = field(init=False)
     suppressors: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
         # Derived once: the scan path reads these for every message.
         object.__setattr__(self, "text_rules", tuple(r for r in self.rules if r.scope == "text"))
         object.__setattr__(self, "link_rules", tuple(r for r in self.rules if r.scope == "url"))
+        object.__setattr__(self, "message_rules", tuple(r for r in self.rules if r.scope == "message"))
         object.__setattr__(self, "suppressors", frozenset(r.id for r in self.rules if r.doc.suppresses_links))
 
     def get(self, rule_id: str) -> CompiledRule:

@@ -1,8 +1,9 @@
 """The matcher registry: small declarative matchers, keyed by name, that rules refer to.
 
 A matcher is built once per rule from its parameters (validated with pydantic) and shared
-resources (lists, brands), and is then called on a :class:`MessageView` (scope ``text``) or a
-:class:`LinkView` (scope ``url``). It yields :class:`Hit` objects: the evidence (a substring of
+resources (lists, brands), and is then called on a :class:`MessageView` (scope ``text``), a
+:class:`LinkView` (scope ``url``), or — for composite rules that combine what other rules found, as
+Rspamd's composites do — a :class:`FindingsView` (scope ``message``). It yields :class:`Hit` objects: the evidence (a substring of
 the input or of the derived form it names), a strength in [0, 1] that scales the rule's weight,
 and variables for the rule's message template.
 
@@ -29,6 +30,7 @@ __all__ = [
     "LinkView",
     "Resources",
     "DomainList",
+    "FindingsView",
     "MatcherSpec",
     "MATCHERS",
     "matcher",
@@ -64,6 +66,15 @@ class LinkView:
     @property
     def host(self) -> "HostInfo":
         return self.span.host
+
+
+@dataclass(frozen=True, slots=True)
+class FindingsView:
+    """What composite rules see: the message, its findings so far, and each link with its findings."""
+
+    msg: MessageView
+    findings: tuple[Any, ...]  # verdict.Finding
+    links: tuple[tuple[LinkView, tuple[Any, ...]], ...]
 
 
 class DomainList:
@@ -111,7 +122,7 @@ LinkFn = Callable[[LinkView], Iterable[Hit]]
 @dataclass(frozen=True, slots=True)
 class MatcherSpec:
     name: str
-    scope: Literal["text", "url"]
+    scope: Literal["text", "url", "message"]
     params: type[BaseModel]
     build: Callable[[Any, Resources], Callable[[Any], Iterable[Hit]]]
     doc: str
@@ -120,7 +131,7 @@ class MatcherSpec:
 MATCHERS: dict[str, MatcherSpec] = {}
 
 
-def matcher(name: str, scope: Literal["text", "url"], params: type[BaseModel]):
+def matcher(name: str, scope: Literal["text", "url", "message"], params: type[BaseModel]):
     """Register a matcher builder under ``name``."""
 
     def deco(build):
@@ -374,5 +385,41 @@ def _build_lookalike(p: LookalikeMatchParams, res: Resources) -> LinkFn:
                     },
                     brand=hit.brand.id,
                 )
+
+    return run
+
+
+class CompositeParams(_Params):
+    any_category: list[str] = Field(default_factory=list, description="Fires only if a finding of one of these categories exists.")
+    any_rule: list[str] = Field(default_factory=list, description="... or a finding of one of these rules.")
+    link: Literal["any", "unofficial", "none"] = Field(
+        "any", description="and the message has a link that is not a brand's official (nor allow-listed) domain, or no link."
+    )
+
+
+@matcher("composite", "message", CompositeParams)
+def _build_composite(p: CompositeParams, res: Resources) -> Callable[[FindingsView], Iterable[Hit]]:
+    """Fires when other rules found something (by category or rule id) together with a kind of link."""
+    if not p.any_category and not p.any_rule:
+        raise ValueError("a composite needs any_category or any_rule")
+    cats, rules = frozenset(p.any_category), frozenset(p.any_rule)
+    allow = frozenset(r for r in ("reputation.allowlisted",))
+
+    def run(view: FindingsView) -> Iterator[Hit]:
+        trig = [f for f in view.findings if f.category in cats or f.rule in rules]
+        if not trig:
+            return
+        names = ", ".join(dict.fromkeys(f.rule for f in trig))
+        if p.link == "none":
+            if not view.links:
+                yield Hit(evidence=trig[0].evidence, vars={"rules": names})
+            return
+        for link, found in view.links:
+            if p.link == "unofficial" and (
+                link.official_brand is not None or any(f.rule in allow for f in found)
+            ):
+                continue
+            yield Hit(evidence=link.host.unicode, vars={"rules": names, "host": link.host.unicode})
+            return
 
     return run
