@@ -35,13 +35,17 @@ _ADVICE = {
         "ru": "Что делать: не вводите данные карты по этой ссылке; проверьте сделку в приложении площадки или в её поддержке.",
         "en": "What to do: do not enter card details through this link; check the deal in the marketplace's app or with its support.",
     },
+    "suspicious_nolink": {
+        "ru": "Что делать: не сообщайте данные карты, её баланс и коды из СМС; проверьте сделку в приложении площадки или в её поддержке.",
+        "en": "What to do: do not share card details, its balance or SMS codes; check the deal in the marketplace's app or with its support.",
+    },
     "safe": {
         "ru": "Явных признаков обмана нет, но данные карты и коды из СМС не сообщайте никому.",
         "en": "No clear signs of a scam, but never share card details or SMS codes with anyone.",
     },
 }
 _HEAD = {
-    "why": {"ru": "Почему:", "en": "Why:"},
+    "why": {"ru": "Ещё:", "en": "Also:"},
     "links": {"ru": "Ссылки:", "en": "Links:"},
     "evidence": {"ru": "что найдено", "en": "evidence"},
 }
@@ -94,8 +98,13 @@ def _links(v: Verdict) -> list[str]:
     return out
 
 
+def _evidence_line(r, lang: str, style) -> str:
+    shown = defang(r.evidence) if r.category in ("url_structure", "lookalike_domain", "reputation") else r.evidence
+    return style(f"    {_HEAD['evidence'][lang]}: {shown}  ({r.rule})", dim=True)
+
+
 def human_block(v: Verdict, lang: str, *, colour: bool) -> str:
-    """A few lines for a person: verdict, summary, reasons with evidence, links defanged, advice."""
+    """A few lines for a person: verdict, summary with its evidence, other reasons, links defanged, advice."""
     style = (lambda s, **kw: click.style(s, **kw)) if colour else (lambda s, **kw: s)
     lines = [
         style(f"{_LABEL[v.verdict][lang]} ({v.score:.2f})", fg=_COLOUR[v.verdict], bold=True)
@@ -103,16 +112,20 @@ def human_block(v: Verdict, lang: str, *, colour: bool) -> str:
         v.summary,
     ]
     shown = [r for r in v.reasons if r.weight > 0 or r.category == "degraded"]
+    if v.verdict != "safe" and shown and shown[0].message[lang] == v.summary:
+        lines.append(_evidence_line(shown[0], lang, style))  # the summary is the top reason
+        shown = shown[1:]
     if shown:
         lines.append(_HEAD["why"][lang])
         for r in shown:
             lines.append(f"  • [{_SEV[lang][r.severity]}] {r.message[lang]}")
-            lines.append(style(f"    {_HEAD['evidence'][lang]}: {defang(r.evidence) if r.category in ('url_structure', 'lookalike_domain', 'reputation') else r.evidence}  ({r.rule})", dim=True))
+            lines.append(_evidence_line(r, lang, style))
     links = _links(v)
     if links:
         lines.append(_HEAD["links"][lang])
         lines.extend(f"  • {x}" for x in links)
-    lines.append(_ADVICE[v.verdict][lang])
+    advice = "suspicious_nolink" if v.verdict == "suspicious" and not v.urls else v.verdict
+    lines.append(_ADVICE[advice][lang])
     return "\n".join(lines)
 
 
