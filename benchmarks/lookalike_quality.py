@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from phishguard.lookalike import BrandRegistry, LookalikeEngine, host_of  # noqa: E402
+from phishguard.lookalike import BrandRegistry, LookalikeEngine, host_of
 
 DATA = ROOT.parent / "shared" / "data"
 BRAND_RE = re.compile(r"(?<![a-z])(olx|allegro|vinted|inpost|dhl)")
@@ -192,12 +192,17 @@ def speed(registry: BrandRegistry, hosts: list[str], out: io.StringIO) -> float:
     for h in infos:
         engine.check(h)
     cold = len(infos) / (time.perf_counter() - t)
-    t = time.perf_counter()
-    for h in infos:
+    hot = infos[: min(len(infos), engine.params.cache_size // 2)]  # fits the per-host cache
+    engine = LookalikeEngine(registry)
+    for h in hot:
         engine.check(h)
-    warm = len(infos) / (time.perf_counter() - t)
+    t = time.perf_counter()
+    for h in hot:
+        engine.check(h)
+    warm = len(hot) / (time.perf_counter() - t)
     print(f"\n## 5. Speed on {len(infos)} distinct hosts (HostInfo prebuilt; one core): "
-          f"cold {cold:,.0f} hosts/s, warm (cached) {warm:,.0f} hosts/s  (target >= 20,000 cold)  "
+          f"cold {cold:,.0f} hosts/s, warm (cached, {len(hot):,} hosts) {warm:,.0f} hosts/s  "
+          f"(target >= 20,000 cold)  "
           f"[{platform.processor() or platform.machine()}, Python {platform.python_version()}]", file=out)
     return cold
 
