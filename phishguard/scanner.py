@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Mapping
-from functools import lru_cache
 from typing import Any
 
 from .extract import UrlSpan, extract_urls
@@ -65,7 +64,7 @@ def _clean_text(text: str, max_bytes: int) -> tuple[str, str | None]:
 
 
 class Scanner:
-    """Scan chat messages. Thread-safe: its only mutable state is an internal LRU cache."""
+    """Scan chat messages. Thread-safe: its only mutable state is its bounded link cache."""
 
     def __init__(self, settings: Settings | None = None, *, ruleset: RuleSet | None = None):
         self.settings = settings if settings is not None else load_settings()
@@ -77,8 +76,7 @@ class Scanner:
         )
         self.ruleset = ruleset if ruleset is not None else load_rules(self.settings)
         self.brands = self.ruleset.resources.brands
-        size = self.settings.limits.url_cache_size
-        self._analyze_link = lru_cache(maxsize=size)(self._analyze_link_uncached) if size else self._analyze_link_uncached
+        self._links = _LinkCache(self.settings.limits.url_cache_size)
 
     # ------------------------------------------------------------------ public API
 
@@ -102,12 +100,13 @@ class Scanner:
         signals: dict[str, str] = {}
         if truncated:
             signals["text_truncated"] = truncated
-        msg, links = self.views(text, signals)
+        spans = self._spans(text, signals)
+        msg = MessageView(text=text, norm=normalize_text(text), signals=signals)
         findings: list[Finding] = run_text_rules(self.ruleset, msg)
         reports: list[UrlReport] = []
         per_link = []
-        for link in links:
-            link_findings, report = self._analyze_link(link)
+        for span in spans:
+            link, link_findings, report = self._analyze(span)
             reports.append(report)
             per_link.append((link, link_findings))
             findings.extend(link_findings)
@@ -134,13 +133,17 @@ class Scanner:
     def views(self, text: str, signals: dict[str, str] | None = None) -> tuple[MessageView, list[LinkView]]:
         """What the rules see for ``text``: the message view and one view per extracted link."""
         signals = {} if signals is None else signals
+        spans = self._spans(text, signals)
+        msg = MessageView(text=text, norm=normalize_text(text), signals=signals)
+        return msg, [LinkView(span=s, official_brand=self._official(s)) for s in spans]
+
+    def _spans(self, text: str, signals: dict[str, str]) -> list[UrlSpan]:
         limit = self.settings.limits.max_urls
         spans = extract_urls(text, max_urls=limit + 1)
         if len(spans) > limit:
             signals["too_many_urls"] = f"{limit}+"
             spans = spans[:limit]
-        msg = MessageView(text=text, norm=normalize_text(text), signals=signals)
-        return msg, [LinkView(span=s, official_brand=self._official(s)) for s in spans]
+        return spans
 
     def _official(self, span: UrlSpan) -> Any:
         return self.brands.official_brand(span.host) if self.brands is not None else None
@@ -151,8 +154,13 @@ class Scanner:
 
     # ------------------------------------------------------------------ internals
 
-    def _analyze_link_uncached(self, link: LinkView) -> tuple[tuple[Finding, ...], UrlReport]:
-        span, brand = link.span, link.official_brand
+    def _analyze(self, span: UrlSpan) -> tuple[LinkView, tuple[Finding, ...], UrlReport]:
+        """A link's view, findings and report; cached by the link as written (same text, same answer)."""
+        cached = self._links.get(span.raw)
+        if cached is not None:
+            return cached
+        brand = self._official(span)
+        link = LinkView(span=span, official_brand=brand)
         found = tuple(run_link_rules(self.ruleset, link))
         hit_brand = brand.id if brand is not None else _brand_of(found)
         report = UrlReport(
@@ -164,13 +172,39 @@ class Scanner:
             official=(brand is not None) if hit_brand is not None else None,
             findings=tuple(f.rule for f in found),
         )
-        return found, report
+        entry = (link, found, report)
+        self._links.put(span.raw, entry)
+        return entry
 
     def _summary(self, verdict: str, reasons: list[Finding], lang: str) -> str:
         if verdict == "safe":
             return _SAFE_SUMMARY[lang]
         top = next((r for r in reasons if r.weight > 0), reasons[0])
         return top.message[lang]
+
+
+class _LinkCache:
+    """A bounded map from a link as written to its analysis.
+
+    Plain dict operations are atomic under the GIL, so threads can share it without a lock; when it
+    is full it is emptied (cheap, and the hot links come back at once). ``size`` 0 disables it.
+    """
+
+    __slots__ = ("_data", "_size")
+
+    def __init__(self, size: int):
+        self._size = size
+        self._data: dict[str, Any] = {}
+
+    def get(self, key: str) -> Any:
+        return self._data.get(key)
+
+    def put(self, key: str, value: Any) -> None:
+        if not self._size:
+            return
+        if len(self._data) >= self._size:
+            self._data.clear()
+        self._data[key] = value
 
 
 def _brand_of(findings: tuple[Finding, ...]) -> str | None:

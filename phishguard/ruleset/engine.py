@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 from ..verdict import Finding
 from .loader import CompiledRule, RuleSet
-from .matchers import FindingsView, Hit, LinkView, MessageView
+from .matchers import GATES, FindingsView, Hit, LinkView, MessageView
 
 __all__ = ["render_message", "run_text_rules", "run_link_rules", "run_message_rules", "findings_for"]
 
@@ -100,9 +100,31 @@ def _failure_finding(ruleset: RuleSet, failed: list[str]) -> Finding:
     return _finding(rule, Hit(evidence=ids, vars={"detail": ids}))
 
 
+def _gated(ruleset: RuleSet, msg: MessageView) -> list[CompiledRule]:
+    """The text rules whose keyword gate lets this message through (see ``matchers.GATES``)."""
+    keys: dict[str, frozenset] = {}
+    out = []
+    for rule, gate, anchors in ruleset.text_gates:
+        if gate is not None:
+            present = keys.get(gate)
+            if present is None:
+                present = keys[gate] = GATES[gate](msg)
+            for a in anchors:  # a plain loop: a generator here costs more than the check itself
+                if a.isdisjoint(present):
+                    break
+            else:
+                out.append(rule)
+            continue
+        out.append(rule)
+    return out
+
+
 def run_text_rules(ruleset: RuleSet, msg: MessageView) -> list[Finding]:
+    """Text rules, plus the signal rules when the scanner raised a signal (text cut, too many links)."""
     failed: list[str] = []
-    found = findings_for(ruleset.text_rules, msg, failed)
+    found = findings_for(_gated(ruleset, msg), msg, failed)
+    if msg.signals:
+        found.extend(findings_for(ruleset.signal_rules, msg, failed))
     if failed:
         found.append(_failure_finding(ruleset, failed))
     return found

@@ -59,14 +59,24 @@ class RuleSet:
     version: str
     root: Path
     text_rules: tuple[CompiledRule, ...] = field(init=False)
+    signal_rules: tuple[CompiledRule, ...] = field(init=False)
     link_rules: tuple[CompiledRule, ...] = field(init=False)
     message_rules: tuple[CompiledRule, ...] = field(init=False)
+    text_gates: tuple[tuple[CompiledRule, str | None, tuple[frozenset, ...]], ...] = field(init=False)
     suppressors: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
         # Derived once: the scan path reads these for every message.
-        object.__setattr__(self, "text_rules", tuple(r for r in self.rules if r.scope == "text"))
+        text = [r for r in self.rules if r.scope == "text"]
+        # Signal rules only matter when the scanner raised a signal (a limit hit): run them only then.
+        object.__setattr__(self, "text_rules", tuple(r for r in text if r.doc.matcher_name != "signal"))
+        object.__setattr__(self, "signal_rules", tuple(r for r in text if r.doc.matcher_name == "signal"))
         object.__setattr__(self, "link_rules", tuple(r for r in self.rules if r.scope == "url"))
+        object.__setattr__(
+            self,
+            "text_gates",
+            tuple((r, getattr(r.fn, "gate", None), tuple(getattr(r.fn, "anchors", ()))) for r in self.text_rules),
+        )
         object.__setattr__(self, "message_rules", tuple(r for r in self.rules if r.scope == "message"))
         object.__setattr__(self, "suppressors", frozenset(r.id for r in self.rules if r.doc.suppresses_links))
 

@@ -33,6 +33,7 @@ __all__ = [
     "FindingsView",
     "MatcherSpec",
     "MATCHERS",
+    "GATES",
     "matcher",
 ]
 
@@ -49,11 +50,16 @@ class Hit:
 
 @dataclass(slots=True)
 class MessageView:
-    """What text matchers see: the original text, its normalized form, and scanner signals."""
+    """What text matchers see: the original text, its normalized form, and scanner signals.
+
+    ``memo`` holds per-message work that several rules share (e.g. the word analysis of ``near``),
+    keyed by the matcher module that computed it; it lives and dies with the message.
+    """
 
     text: str
     norm: "NormText"
     signals: dict[str, str] = field(default_factory=dict)
+    memo: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +135,12 @@ class MatcherSpec:
 
 
 MATCHERS: dict[str, MatcherSpec] = {}
+
+#: Cheap per-message pre-checks shared by a family of text matchers. A matcher function that has
+#: ``gate`` (a name in GATES) and ``anchors`` (sets of keys, one per required slot) is skipped unless
+#: every anchor meets ``GATES[gate](msg)`` — computed once per message for all such rules. This is
+#: the keyword prefilter: most messages never reach most rules.
+GATES: dict[str, Callable[[MessageView], frozenset[Any]]] = {}
 
 
 def matcher(name: str, scope: Literal["text", "url", "message"], params: type[BaseModel]):

@@ -39,7 +39,7 @@ from itertools import chain, product
 from pydantic import Field, field_validator
 
 from ..normalize import NormText, fold_word
-from .matchers import Hit, MessageView, Resources, TextFn, _Params, matcher
+from .matchers import GATES, Hit, MessageView, Resources, TextFn, _Params, matcher
 
 __all__ = ["WORDS", "Analysis", "NearParams", "Term", "TermSet", "WordIndex", "WordPattern", "analyze", "parse_word"]
 
@@ -275,18 +275,17 @@ class Analysis:
         return self.norm.original_slice(spans[first][0], spans[last][1])
 
 
-_local = threading.local()
-
-
 def analyze(norm: NormText, index: WordIndex = WORDS) -> Analysis:
-    """The analysis of ``norm``; the last one is kept per thread, so all rules run on one message share it."""
-    memo = index.memo
-    last = getattr(_local, "last", None)
-    if last is not None and last[0] is norm and last[1] is memo:
-        return last[2]
-    result = Analysis(norm, memo)
-    _local.last = (norm, memo, result)
-    return result
+    """The word analysis of ``norm`` against ``index``."""
+    return Analysis(norm, index.memo)
+
+
+def _analysis_of(msg: MessageView) -> Analysis:
+    """The message's analysis, computed once and shared by every ``near`` rule (``MessageView.memo``)."""
+    a = msg.memo.get("near")
+    if a is None or a._memo is not WORDS.memo:
+        a = msg.memo["near"] = Analysis(msg.norm, WORDS.memo)
+    return a
 
 
 # --------------------------------------------------------------------------- terms and slots
@@ -399,15 +398,19 @@ def _disjoint(combo: Sequence[Occurrence], ordered: bool) -> bool:
     return all(ranked[i][1] < ranked[i + 1][0] for i in range(len(ranked) - 1))
 
 
+GATES["near"] = lambda msg: _analysis_of(msg).present
+
+
 @dataclass(frozen=True, slots=True)
 class _Near:
     slots: tuple[TermSet, ...]
     anchors: tuple[frozenset[int], ...]
     unless: TermSet
     p: NearParams
+    gate: str = "near"  # the engine skips this rule unless every anchor is present (matchers.GATES)
 
     def __call__(self, msg: MessageView) -> tuple[Hit, ...]:
-        a = analyze(msg.norm)
+        a = _analysis_of(msg)
         present = a.present
         if not present:
             return ()
