@@ -49,7 +49,8 @@ def test_every_cli_command_is_documented():
 
 
 def test_readme_has_no_placeholders_left():
-    assert not re.search(r"\b[A-Z]{3,}_[A-Z_]{3,}\b", README.replace("PHISHGUARD_", ""))
+    for token in ("CLI_EXAMPLE", "VERDICT_EXAMPLE", "MATCHERS_LIST", "SETTINGS_TABLE", "THROUGHPUT", "TODO", "TBD"):
+        assert token not in README, token
 
 
 def test_readme_settings_table_is_current():
