@@ -119,32 +119,30 @@ def _gated(ruleset: RuleSet, msg: MessageView) -> list[CompiledRule]:
     return out
 
 
-def run_text_rules(ruleset: RuleSet, msg: MessageView) -> list[Finding]:
-    """Text rules, plus the signal rules when the scanner raised a signal (text cut, too many links)."""
+def _run(ruleset: RuleSet, rules: Iterable[CompiledRule], view, extra: Iterable[CompiledRule] = ()) -> list[Finding]:
+    """Findings of ``rules`` (then ``extra``) on ``view``; rules that fail become one degraded reason."""
     failed: list[str] = []
-    found = findings_for(_gated(ruleset, msg), msg, failed)
-    if msg.signals:
-        found.extend(findings_for(ruleset.signal_rules, msg, failed))
+    found = findings_for(rules, view, failed)
+    if extra:
+        found.extend(findings_for(extra, view, failed))
     if failed:
         found.append(_failure_finding(ruleset, failed))
     return found
 
 
+def run_text_rules(ruleset: RuleSet, msg: MessageView) -> list[Finding]:
+    """Text rules, plus the signal rules when the scanner raised a signal (text cut, too many links)."""
+    return _run(ruleset, _gated(ruleset, msg), msg, ruleset.signal_rules if msg.signals else ())
+
+
 def run_link_rules(ruleset: RuleSet, link: LinkView) -> list[Finding]:
     """Findings for one link; a firing ``suppresses_links`` rule (allow list) drops the others."""
-    failed: list[str] = []
-    found = findings_for(ruleset.link_rules, link, failed)
+    found = _run(ruleset, ruleset.link_rules, link)
     if ruleset.suppressors and any(f.rule in ruleset.suppressors for f in found):
-        found = [f for f in found if f.rule in ruleset.suppressors]
-    if failed:
-        found.append(_failure_finding(ruleset, failed))
+        found = [f for f in found if f.rule in ruleset.suppressors or f.category == "degraded"]
     return found
 
 
 def run_message_rules(ruleset: RuleSet, view: FindingsView) -> list[Finding]:
     """Composite rules, over what the text and link rules found."""
-    failed: list[str] = []
-    found = findings_for(ruleset.message_rules, view, failed)
-    if failed:
-        found.append(_failure_finding(ruleset, failed))
-    return found
+    return _run(ruleset, ruleset.message_rules, view)

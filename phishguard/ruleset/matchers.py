@@ -314,12 +314,16 @@ class ListParams(_Params):
     list: str = Field(description="Name of a domain list (rules/lists/*.yaml, or allow/deny from settings).")
 
 
+def _named_list(res: Resources, name: str) -> DomainList:
+    if name not in res.lists:
+        raise ValueError(f"unknown list {name!r} (known: {', '.join(sorted(res.lists)) or 'none'})")
+    return res.lists[name]
+
+
 @matcher("in_list", "url", ListParams)
 def _build_in_list(p: ListParams, res: Resources) -> LinkFn:
     """The host is on a domain list, or a subdomain of an entry; the entry's weight is the strength."""
-    if p.list not in res.lists:
-        raise ValueError(f"unknown list {p.list!r} (known: {', '.join(sorted(res.lists)) or 'none'})")
-    dl = res.lists[p.list]
+    dl = _named_list(res, p.list)
 
     def run(link: LinkView) -> Iterator[Hit]:
         if link.host.ip is not None:
@@ -335,9 +339,7 @@ def _build_in_list(p: ListParams, res: Resources) -> LinkFn:
 @matcher("tld_in", "url", ListParams)
 def _build_tld_in(p: ListParams, res: Resources) -> LinkFn:
     """The host's top-level domain is on a list (e.g. TLDs cheap and common in phishing), weighted."""
-    if p.list not in res.lists:
-        raise ValueError(f"unknown list {p.list!r} (known: {', '.join(sorted(res.lists)) or 'none'})")
-    dl = res.lists[p.list]
+    dl = _named_list(res, p.list)
 
     def run(link: LinkView) -> Iterator[Hit]:
         h = link.host
