@@ -16,7 +16,8 @@ from typing import IO, Any
 import click
 
 from . import __version__
-from .render import FORMATS, error_record, human_block, human_line, to_json
+from .cli_options import config_option, format_option
+from .render import error_record, human_block, human_line, to_json
 
 __all__ = ["main", "cli"]
 
@@ -25,28 +26,6 @@ EXIT_OK, EXIT_FOUND, EXIT_ERROR = 0, 1, 2
 
 class InputError(click.ClickException):
     exit_code = EXIT_ERROR
-
-
-def format_option(default: str = "text"):
-    """``--format text|json|jsonl``, defined once and reused by every command that prints verdicts."""
-    return click.option(
-        "--format",
-        "fmt",
-        type=click.Choice(FORMATS),
-        default=default,
-        show_default=True,
-        help="text for people; json (one object, or an array for several); jsonl (one verdict per line).",
-    )
-
-
-def config_option(f):
-    return click.option(
-        "--config",
-        "config",
-        type=click.Path(dir_okay=False),
-        default=None,
-        help="YAML config file (default: $PHISHGUARD_CONFIG, else the embedded defaults).",
-    )(f)
 
 
 def _settings(config: str | None, **overrides: Any):
@@ -126,8 +105,7 @@ def scan(texts: tuple[str, ...], file_: str | None, fmt: str, lang: str | None, 
 
     scanner = Scanner(_settings(config))
     lang = lang or scanner.lang
-    out = click.get_text_stream("stdout")
-    colour = out.isatty()
+    colour = sys.stdout.isatty()
     status = EXIT_OK
 
     if file_ is None:
@@ -161,7 +139,7 @@ def scan(texts: tuple[str, ...], file_: str | None, fmt: str, lang: str | None, 
             click.echo(to_json(record))
         else:
             click.echo(text_out, color=colour)
-        out.flush()
+        sys.stdout.flush()
     if fmt == "json":
         click.echo(to_json(collected, indent=2))
     if status == EXIT_ERROR:
@@ -218,6 +196,52 @@ def config_show(config: str | None, fmt: str) -> int:
     else:
         click.echo(yaml.safe_dump(data, allow_unicode=True, sort_keys=False).rstrip())
     return EXIT_OK
+
+
+# --------------------------------------------------------------------------- service (phishguard/service)
+
+from .service.commands import keys as _keys_command, serve as _serve_command  # noqa: E402
+
+cli.add_command(_serve_command)
+cli.add_command(_keys_command)
+
+
+# --------------------------------------------------------------------------- models (issue #6)
+
+from .classifier.commands import eval_command, train_command  # noqa: E402  (after cli is defined)
+
+cli.add_command(train_command)
+cli.add_command(eval_command)
+
+
+# --------------------------------------------------------------------------- page (fake payment pages, #5)
+
+
+@cli.command("page")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option("--url", required=True, help="The URL the page was saved from (its domain matters).")
+@format_option()
+@click.option("--lang", type=click.Choice(["ru", "en"]), default=None, help="Language of summaries and messages.")
+@config_option
+def page_cmd(file: str, url: str, fmt: str, lang: str | None, config: str | None) -> int:
+    """Judge a saved HTML page offline, as if fetched from --url (no network)."""
+    from pathlib import Path
+
+    from .scanner import Scanner
+
+    try:
+        data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {file!r}: {exc.strerror or exc}") from None
+    scanner = Scanner(_settings(config))
+    lang = lang or scanner.lang
+    v = scanner.scan_page(data.decode("utf-8", "replace"), url, lang=lang)
+    if fmt in ("json", "jsonl"):
+        click.echo(to_json(v.to_dict(), indent=2 if fmt == "json" else None))
+    else:
+        colour = sys.stdout.isatty()
+        click.echo(human_block(v, lang, colour=colour), color=colour)
+    return EXIT_FOUND if v.flagged else EXIT_OK
 
 
 # --------------------------------------------------------------------------- entry point

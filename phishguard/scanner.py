@@ -102,6 +102,15 @@ class Scanner:
             signals["text_truncated"] = truncated
         spans = self._spans(text, signals)
         msg = MessageView(text=text, norm=normalize_text(text), signals=signals)
+        findings, reports = self._collect(msg, spans)
+        return self._verdict(
+            findings, reports, lang, t0, id=id, context=context, models=msg.memo.get("models")
+        )
+
+    def _collect(
+        self, msg: MessageView, spans: list[UrlSpan], extra: Iterable[Finding] = ()
+    ) -> tuple[list[Finding], list[UrlReport]]:
+        """Text rules, link rules per link (cached), ``extra`` findings, then composites over them all."""
         findings: list[Finding] = run_text_rules(self.ruleset, msg)
         reports: list[UrlReport] = []
         per_link = []
@@ -110,25 +119,11 @@ class Scanner:
             reports.append(report)
             per_link.append((link, link_findings))
             findings.extend(link_findings)
+        findings.extend(extra)
         if findings and self.ruleset.message_rules:
             view = FindingsView(msg=msg, findings=tuple(findings), links=tuple(per_link))
             findings.extend(run_message_rules(self.ruleset, view))
-
-        reasons = _dedupe(findings) if findings else findings
-        combined = combine(reasons, self.policy)
-        return Verdict(
-            verdict=combined.verdict,
-            score=combined.score,
-            summary=self._summary(combined.verdict, reasons, lang),
-            reasons=tuple(reasons),
-            urls=tuple(reports),
-            rules_version=self.ruleset.version,
-            lang=lang,
-            id=id,
-            context=dict(context) if context is not None else None,
-            models={},
-            elapsed_ms=(time.perf_counter() - t0) * 1000.0,
-        )
+        return findings, reports
 
     def views(self, text: str, signals: dict[str, str] | None = None) -> tuple[MessageView, list[LinkView]]:
         """What the rules see for ``text``: the message view and one view per extracted link."""
@@ -147,6 +142,63 @@ class Scanner:
 
     def _official(self, span: UrlSpan) -> Any:
         return self.brands.official_brand(span.host) if self.brands is not None else None
+
+    def page_view(self, html: str, url: str) -> Any:
+        """The :class:`~phishguard.page.PageView` of ``html`` as if fetched from ``url`` (pure)."""
+        from .page.analyze import analyze_page
+
+        span = next(iter(extract_urls(url, max_urls=1)), None)
+        return analyze_page(html, span.url if span else url, official_brand=self._official(span) if span else None)
+
+    def scan_page(self, html: str, url: str, *, lang: str | None = None) -> Verdict:
+        """Judge a saved page as if fetched from ``url``: the URL's link findings plus the page's
+        findings (rules/page.yaml), combined as :meth:`scan` combines a message's. Pure, no network."""
+        from .ruleset.engine import run_page_rules
+
+        t0 = time.perf_counter()
+        lang = lang if lang in ("ru", "en") else self.lang
+        page = run_page_rules(self.ruleset, self.page_view(html, url))
+        findings, reports = self._collect(MessageView(text="", norm=normalize_text("")), extract_urls(url, max_urls=1), page)
+        return self._verdict(findings, reports, lang, t0)
+
+    def merge(self, verdict: Verdict, findings: Iterable[Finding]) -> Verdict:
+        """``verdict`` with more findings (e.g. of fetched pages) added and the whole recombined."""
+        extra = list(findings)
+        if not extra:
+            return verdict
+        t0 = time.perf_counter() - verdict.elapsed_ms / 1000.0
+        return self._verdict(
+            [*verdict.reasons, *extra], list(verdict.urls), verdict.lang, t0,
+            id=verdict.id, context=verdict.context, models=verdict.models,
+        )
+
+    def _verdict(
+        self,
+        findings: list[Finding],
+        reports: list[UrlReport],
+        lang: str,
+        t0: float,
+        *,
+        id: str | None = None,
+        context: Mapping[str, Any] | None = None,
+        models: Mapping[str, Any] | None = None,
+    ) -> Verdict:
+        """Combine findings into the verdict (one place for scan, scan_page and merge)."""
+        reasons = _dedupe(findings) if findings else findings
+        combined = combine(reasons, self.policy)
+        return Verdict(
+            verdict=combined.verdict,
+            score=combined.score,
+            summary=self._summary(combined.verdict, reasons, lang),
+            reasons=tuple(reasons),
+            urls=tuple(reports),
+            rules_version=self.ruleset.version,
+            lang=lang,
+            id=id,
+            context=dict(context) if context is not None else None,
+            models=dict(models or {}),  # the models that ran (their matchers record them)
+            elapsed_ms=(time.perf_counter() - t0) * 1000.0,
+        )
 
     def scan_many(self, texts: Iterable[str], *, lang: str | None = None) -> list[Verdict]:
         """Scan many messages with the loaded rules; same results as ``scan`` one by one."""

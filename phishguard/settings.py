@@ -19,6 +19,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from .service.config import ServiceSettings
+
 __all__ = ["Settings", "ConfigError", "load_settings", "effective_config"]
 
 Floor = Literal["suspicious", "fraud"]
@@ -95,6 +97,9 @@ class Settings(BaseSettings):
         default_factory=list, description="Extra brands or official domains, in the format of rules/brands.yaml."
     )
     limits: Limits = Field(default_factory=Limits, description="Input limits.")
+    service: ServiceSettings = Field(
+        default_factory=ServiceSettings, description="The HTTP service (`phishguard serve`)."
+    )
 
     @model_validator(mode="after")
     def _caps(self) -> "Settings":

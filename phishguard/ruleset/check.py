@@ -1,12 +1,15 @@
 """``phishguard rules check``: load every rule, lint it, and run its inline examples.
 
 An example is a chat message. A ``match`` example must make the rule fire (on the text, or on at
-least one of the message's links); a ``no_match`` example must not. Examples run through the real
+least one of the message's links); a ``no_match`` example must not. For page rules an example is an
+HTML snippet, analyzed as if fetched from :data:`PAGE_EXAMPLE_URL` or from the URL named by a
+leading ``<!-- url: https://... -->`` comment. Examples run through the real
 pipeline (extraction, normalization, brand registry) with only that rule evaluated.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -17,7 +20,21 @@ if TYPE_CHECKING:
     from ..scanner import Scanner
     from ..settings import Settings
 
-__all__ = ["CheckReport", "check_rules", "rule_fires"]
+__all__ = ["CheckReport", "PAGE_EXAMPLE_URL", "check_rules", "page_example_url", "rule_fires"]
+
+#: Where a page example is taken to come from unless it says otherwise (no brand's official domain).
+PAGE_EXAMPLE_URL = "https://checkout-page.example.com/deal/1"
+_URL_COMMENT = re.compile(r"\A\s*<!--\s*url:\s*(\S+)\s*-->")
+
+
+def page_example_url(html: str) -> str:
+    """The URL a page example is analyzed under.
+
+    >>> page_example_url("<!-- url: https://www.avito.ru/ --><p>x</p>"), page_example_url("<p>x</p>")
+    ('https://www.avito.ru/', 'https://checkout-page.example.com/deal/1')
+    """
+    m = _URL_COMMENT.match(html)
+    return m.group(1) if m else PAGE_EXAMPLE_URL
 
 
 @dataclass
@@ -36,6 +53,8 @@ def rule_fires(scanner: "Scanner", rule: CompiledRule, text: str) -> bool:
     """Does ``rule`` alone fire on the message ``text``?"""
     if rule.scope == "message":  # composites judge what the other rules found
         return rule.id in {r.rule for r in scanner.scan(text).reasons}
+    if rule.scope == "page":  # the example is HTML
+        return bool(findings_for((rule,), scanner.page_view(text, page_example_url(text))))
     msg, links = scanner.views(text)
     if rule.scope == "text":
         return bool(findings_for((rule,), msg))

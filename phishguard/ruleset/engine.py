@@ -13,9 +13,9 @@ from collections.abc import Iterable
 
 from ..verdict import Finding
 from .loader import CompiledRule, RuleSet
-from .matchers import GATES, FindingsView, Hit, LinkView, MessageView
+from .matchers import GATES, FindingsView, Hit, LinkView, MessageView, PageView
 
-__all__ = ["render_message", "run_text_rules", "run_link_rules", "run_message_rules", "findings_for"]
+__all__ = ["render_message", "run_text_rules", "run_link_rules", "run_message_rules", "run_page_rules", "findings_for"]
 
 _PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 LANGS = ("ru", "en")
@@ -56,7 +56,9 @@ def _finding(rule: CompiledRule, hit: Hit) -> Finding:
 
 
 def findings_for(
-    rules: Iterable[CompiledRule], view: MessageView | LinkView | FindingsView, failed: list[str] | None = None
+    rules: Iterable[CompiledRule],
+    view: MessageView | LinkView | FindingsView | PageView,
+    failed: list[str] | None = None,
 ) -> list[Finding]:
     """All findings of ``rules`` on one view, one per rule (its strongest hit).
 
@@ -146,3 +148,12 @@ def run_link_rules(ruleset: RuleSet, link: LinkView) -> list[Finding]:
 def run_message_rules(ruleset: RuleSet, view: FindingsView) -> list[Finding]:
     """Composite rules, over what the text and link rules found."""
     return _run(ruleset, ruleset.message_rules, view)
+
+
+def run_page_rules(ruleset: RuleSet, page: PageView) -> list[Finding]:
+    """Page rules (rules/page.yaml) over a fetched or saved page."""
+    failed: list[str] = []
+    found = findings_for(ruleset.page_rules, page, failed)
+    if failed:
+        found.append(_failure_finding(ruleset, failed))
+    return found

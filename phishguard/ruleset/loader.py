@@ -62,6 +62,7 @@ class RuleSet:
     signal_rules: tuple[CompiledRule, ...] = field(init=False)
     link_rules: tuple[CompiledRule, ...] = field(init=False)
     message_rules: tuple[CompiledRule, ...] = field(init=False)
+    page_rules: tuple[CompiledRule, ...] = field(init=False)
     text_gates: tuple[tuple[CompiledRule, str | None, tuple[frozenset, ...]], ...] = field(init=False)
     suppressors: frozenset[str] = field(init=False)
 
@@ -78,6 +79,7 @@ class RuleSet:
             tuple((r, getattr(r.fn, "gate", None), tuple(getattr(r.fn, "anchors", ()))) for r in self.text_rules),
         )
         object.__setattr__(self, "message_rules", tuple(r for r in self.rules if r.scope == "message"))
+        object.__setattr__(self, "page_rules", tuple(r for r in self.rules if r.scope == "page"))
         object.__setattr__(self, "suppressors", frozenset(r.id for r in self.rules if r.doc.suppresses_links))
 
     def get(self, rule_id: str) -> CompiledRule:
@@ -171,6 +173,8 @@ def load_ruleset(
     lookalike: Any = None,
 ) -> RuleSet:
     """Load every rule under ``root``; raise :class:`RuleLoadError` listing all problems."""
+    from ..page import matchers as _page_matchers  # noqa: F401  (registers the page-scope matchers)
+
     root = Path(root)
     errors: list[str] = []
     if not root.is_dir():

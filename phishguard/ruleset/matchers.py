@@ -3,7 +3,8 @@
 A matcher is built once per rule from its parameters (validated with pydantic) and shared
 resources (lists, brands), and is then called on a :class:`MessageView` (scope ``text``), a
 :class:`LinkView` (scope ``url``), or — for composite rules that combine what other rules found, as
-Rspamd's composites do — a :class:`FindingsView` (scope ``message``). It yields :class:`Hit` objects: the evidence (a substring of
+Rspamd's composites do — a :class:`FindingsView` (scope ``message``), or a fetched or saved page,
+:class:`PageView` (scope ``page``, matchers in :mod:`phishguard.page.matchers`). It yields :class:`Hit` objects: the evidence (a substring of
 the input or of the derived form it names), a strength in [0, 1] that scales the rule's weight,
 and variables for the rule's message template.
 
@@ -19,6 +20,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..page.analyze import PageView
+
 if TYPE_CHECKING:
     from ..extract import UrlSpan
     from ..hosts import HostInfo
@@ -31,6 +34,7 @@ __all__ = [
     "Resources",
     "DomainList",
     "FindingsView",
+    "PageView",
     "MatcherSpec",
     "MATCHERS",
     "GATES",
@@ -121,6 +125,7 @@ class _Params(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+Scope = Literal["text", "url", "message", "page"]
 TextFn = Callable[[MessageView], Iterable[Hit]]
 LinkFn = Callable[[LinkView], Iterable[Hit]]
 
@@ -128,7 +133,7 @@ LinkFn = Callable[[LinkView], Iterable[Hit]]
 @dataclass(frozen=True, slots=True)
 class MatcherSpec:
     name: str
-    scope: Literal["text", "url", "message"]
+    scope: Scope
     params: type[BaseModel]
     build: Callable[[Any, Resources], Callable[[Any], Iterable[Hit]]]
     doc: str
@@ -143,7 +148,7 @@ MATCHERS: dict[str, MatcherSpec] = {}
 GATES: dict[str, Callable[[MessageView], frozenset[Any]]] = {}
 
 
-def matcher(name: str, scope: Literal["text", "url", "message"], params: type[BaseModel]):
+def matcher(name: str, scope: Scope, params: type[BaseModel]):
     """Register a matcher builder under ``name``."""
 
     def deco(build):

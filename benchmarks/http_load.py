@@ -1,0 +1,297 @@
+"""HTTP load on loopback: `phishguard serve` (one worker, pinned to CPU 0) driven from CPU 1.
+
+Usage: python benchmarks/http_load.py [--seconds S] [--connections C] [--batch-size B] [--unique-links]
+                                      [--workers N] [--no-access-log]
+
+Prints, on the realistic chat mix of benchmarks/scan_throughput.py:
+  1. spawn to first answered scan, and the worker's RSS;
+  2. single-message requests/s at saturation (closed loop, C keep-alive connections);
+  3. messages/s through /v1/scan/batch (closed loop, 2 connections);
+  4. p50/p90/p99 latency at fixed offered loads (open loop: requests leave on a fixed schedule, whatever
+     the answers do, and latency counts from the scheduled time, so queueing is not hidden);
+  5. the cost of handing one scan to a thread (run_in_executor) versus calling it inline.
+Only 127.0.0.1; every phase is bounded in time (--seconds, at most 30) and in requests.
+The load generator is a minimal HTTP/1.1 keep-alive client on asyncio streams (an aiohttp client
+saturates a core before the server does). Asserts nothing; report the machine with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from scan_throughput import make_messages
+
+HOST = "127.0.0.1"
+MAX_SECONDS = 30.0
+
+
+# --------------------------------------------------------------------------- a minimal HTTP client
+
+
+class Conn:
+    """One keep-alive HTTP/1.1 connection; ``post`` sends a JSON body and returns (status, body)."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, port: int):
+        self.reader, self.writer, self.port = reader, writer, port
+
+    @classmethod
+    async def open(cls, port: int) -> Conn:
+        reader, writer = await asyncio.open_connection(HOST, port)
+        return cls(reader, writer, port)
+
+    async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {HOST}:{self.port}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        self.writer.write(head + body)
+        raw = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(raw[9:12])
+        m = re.search(rb"(?i)\r\ncontent-length: *(\d+)", raw)
+        data = await self.reader.readexactly(int(m.group(1))) if m else b""
+        return status, data
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
+
+
+# --------------------------------------------------------------------------- phases
+
+
+async def closed_loop(port: int, bodies: list[bytes], path: str, connections: int, seconds: float) -> tuple[int, int, float]:
+    """Each connection sends back-to-back for ``seconds``. Returns (requests, non-200, elapsed)."""
+    conns = [await Conn.open(port) for _ in range(connections)]
+    stop = time.perf_counter() + seconds
+    counts = [0, 0]
+
+    async def run(conn: Conn, offset: int) -> None:
+        i = offset
+        while time.perf_counter() < stop:
+            status, _ = await conn.post(path, bodies[i % len(bodies)])
+            counts[0] += 1
+            counts[1] += status != 200
+            i += connections
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(run(c, k) for k, c in enumerate(conns)))
+    elapsed = time.perf_counter() - t0
+    for c in conns:
+        c.close()
+    return counts[0], counts[1], elapsed
+
+
+async def open_loop(port: int, bodies: list[bytes], rate: float, seconds: float, connections: int) -> dict:
+    """Requests leave at ``rate``/s on a fixed schedule over a pool of ``connections``."""
+    pool: asyncio.Queue[Conn] = asyncio.Queue()
+    for _ in range(connections):
+        pool.put_nowait(await Conn.open(port))
+    n = int(rate * seconds)
+    latencies: list[float] = []
+    errors = 0
+    tasks: set[asyncio.Task] = set()
+
+    async def one(i: int, due: float) -> None:
+        nonlocal errors
+        conn = await pool.get()
+        try:
+            status, _ = await conn.post("/v1/scan", bodies[i % len(bodies)])
+        finally:
+            pool.put_nowait(conn)
+        errors += status != 200
+        latencies.append(time.perf_counter() - due)
+
+    start = time.perf_counter() + 0.05
+    for i in range(n):
+        due = start + i / rate
+        while True:  # sleep coarsely, then spin for sub-millisecond send times
+            ahead = due - time.perf_counter()
+            if ahead <= 0:
+                break
+            await asyncio.sleep(ahead - 0.0015 if ahead > 0.002 else 0)
+        task = asyncio.create_task(one(i, due))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    await asyncio.wait_for(asyncio.gather(*tasks), timeout=MAX_SECONDS)
+    while not pool.empty():
+        pool.get_nowait().close()
+    lat = sorted(latencies)
+    return {
+        "sent": n,
+        "errors": errors,
+        "p50_ms": percentile(lat, 0.50) * 1000,
+        "p90_ms": percentile(lat, 0.90) * 1000,
+        "p99_ms": percentile(lat, 0.99) * 1000,
+        "max_ms": lat[-1] * 1000 if lat else float("nan"),
+    }
+
+
+async def executor_overhead(messages: list[str], n: int = 3000) -> tuple[float, float]:
+    """Mean µs per scan: inline, and through loop.run_in_executor (one thread)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from phishguard.scanner import Scanner
+    from phishguard.settings import Settings
+
+    scanner = Scanner(Settings(lang="en"))
+    for m in messages[:200]:
+        scanner.scan(m)
+    t0 = time.perf_counter()
+    for i in range(n):
+        scanner.scan(messages[i % len(messages)])
+    inline = (time.perf_counter() - t0) / n * 1e6
+    loop = asyncio.get_running_loop()
+    with ThreadPoolExecutor(1) as pool:
+        t0 = time.perf_counter()
+        for i in range(n):
+            await loop.run_in_executor(pool, scanner.scan, messages[i % len(messages)])
+        threaded = (time.perf_counter() - t0) / n * 1e6
+    return inline, threaded
+
+
+# --------------------------------------------------------------------------- the server
+
+
+def start_server(workers: int, access_log: bool, logdir: str) -> tuple[subprocess.Popen, int, float, Path]:
+    log = Path(logdir) / "serve.log"
+    env = dict(os.environ)  # the caller's PHISHGUARD_* settings apply (e.g. a config to measure)
+    env["PHISHGUARD_SERVICE__ACCESS_LOG"] = "true" if access_log else "false"
+    env["PHISHGUARD_SERVICE__LIMITS__MAX_IN_FLIGHT"] = "4096"
+    t0 = time.perf_counter()
+    with open(log, "wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "phishguard", "serve", "--host", HOST, "--port", "0", "--workers", str(workers)],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env=env,
+            start_new_session=True,  # its own process group, ended as a whole below
+        )
+    if workers == 1 and hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2:
+        os.sched_setaffinity(proc.pid, {0})
+        os.sched_setaffinity(0, {1})
+    deadline = time.perf_counter() + 20
+    while time.perf_counter() < deadline:
+        m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", log.read_text(errors="replace"))
+        if m:
+            return proc, int(m.group(1)), t0, log
+        if proc.poll() is not None:
+            break
+        time.sleep(0.002)
+    os.killpg(proc.pid, signal.SIGKILL)
+    raise SystemExit(f"server did not start: {log.read_text(errors='replace')}")
+
+
+async def first_scan(port: int, t0: float) -> float:
+    body = json.dumps({"text": "Получите оплату: https://аvito.ru/pay/1"}).encode()
+    deadline = time.perf_counter() + 20
+    while time.perf_counter() < deadline:
+        try:
+            conn = await Conn.open(port)
+            status, _ = await conn.post("/v1/scan", body)
+            conn.close()
+            if status == 200:
+                return time.perf_counter() - t0
+        except OSError:
+            await asyncio.sleep(0.002)
+    return float("nan")
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return float("nan")
+    return int(re.search(r"VmRSS:\s+(\d+)", text).group(1)) / 1024
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        cpu = re.search(r"model name\s*:\s*(.*)", Path("/proc/cpuinfo").read_text()).group(1)
+    except (OSError, AttributeError):
+        pass
+    import aiohttp
+
+    return f"{os.cpu_count()} cores, {cpu}; Python {platform.python_version()}, aiohttp {aiohttp.__version__}"
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    seconds = min(args.seconds, MAX_SECONDS)
+    messages = make_messages(5000, unique_links=args.unique_links)
+    singles = [json.dumps({"text": m, "id": str(i)}, ensure_ascii=False).encode() for i, m in enumerate(messages)]
+    b = args.batch_size
+    batches = [
+        json.dumps({"messages": [{"text": m, "id": j} for j, m in enumerate(messages[i : i + b])]}, ensure_ascii=False).encode()
+        for i in range(0, len(messages) - b + 1, b)
+    ]
+    print(f"machine: {machine()}")
+    mix = "unique links" if args.unique_links else "links from a pool of 50 (link cache hits)"
+    print(f"messages: chat mix of benchmarks/scan_throughput.py, a third with a link ({mix})")
+    with tempfile.TemporaryDirectory() as logdir:
+        proc, port, t0, _ = start_server(args.workers, not args.no_access_log, logdir)
+        try:
+            spawn = await first_scan(port, t0)
+            pinned = "server pinned to CPU 0, load generator to CPU 1" if args.workers == 1 else "unpinned (contention)"
+            print(f"server: {args.workers} worker(s), {pinned}, access log {'off' if args.no_access_log else 'on'}")
+            print(f"spawn to first answered scan: {spawn * 1000:.0f} ms (includes the interpreter start)")
+            # warm up (link cache, allocator), then measure
+            await closed_loop(port, singles, "/v1/scan", args.connections, min(1.0, seconds))
+            print(f"RSS after warm-up: {rss_mb(proc.pid):.0f} MB (supervisor process; workers fork from it)")
+            n, bad, el = await closed_loop(port, singles, "/v1/scan", args.connections, seconds)
+            sat = n / el
+            print(f"single scans, {args.connections} connections, closed loop: {sat:,.0f} req/s ({n} in {el:.1f} s, {bad} non-200)")
+            n, bad, el = await closed_loop(port, batches, "/v1/scan/batch", 2, seconds)
+            print(f"batch of {b}, 2 connections, closed loop: {n * b / el:,.0f} messages/s ({n} batches, {bad} non-200)")
+            for share in (0.5, 0.75, 1.0):
+                rate = round(sat * share)
+                r = await open_loop(port, singles, rate, min(seconds, 10.0), args.connections)
+                print(
+                    f"open loop {rate:,} req/s ({share:.0%} of saturation), {args.connections} connections: "
+                    f"p50 {r['p50_ms']:.2f} ms, p90 {r['p90_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, "
+                    f"max {r['max_ms']:.1f} ms ({r['sent']} sent, {r['errors']} non-200)"
+                )
+            print(f"RSS after the run: {rss_mb(proc.pid):.0f} MB")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                code = proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                code = proc.wait()
+            print(f"server exit status after SIGTERM: {code}")
+    inline, threaded = await executor_overhead(messages)
+    print(f"one scan in-process: inline {inline:.1f} µs, via run_in_executor {threaded:.1f} µs")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seconds", type=float, default=5.0, help="length of each phase (at most 30)")
+    ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--batch-size", type=int, default=500)
+    ap.add_argument("--workers", type=int, default=1, help="1 is pinned; more measure contention on 2 cores")
+    ap.add_argument("--unique-links", action="store_true", help="every link new (no link-cache hits)")
+    ap.add_argument("--no-access-log", action="store_true")
+    args = ap.parse_args()
+    asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,69 @@
+"""``create_app(settings)``: the aiohttp application of SPEC §3 (no argv, no global state).
+
+>>> from phishguard.settings import Settings
+>>> app = create_app(Settings())
+>>> sorted(app[ACCESS])[:3]
+['/healthz', '/metrics', '/openapi.json']
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Callable
+
+from aiohttp import web
+
+from ..scanner import Scanner
+from ..settings import Settings
+from . import handlers
+from .errors import error_middleware
+from .middlewares import ACCESS, guard_middleware, observe_middleware
+from .openapi import build_openapi
+from .state import STATE, ServiceState
+
+__all__ = ["STATE", "create_app"]
+
+# (method, path, handler, access class used by guard_middleware)
+ROUTES = (
+    ("POST", "/v1/scan", handlers.scan, "scan"),
+    ("POST", "/v1/scan/batch", handlers.scan_batch, "scan"),
+    ("POST", "/v1/admin/reload", handlers.reload, "admin"),
+    ("GET", "/healthz", handlers.healthz, "health"),
+    ("GET", "/readyz", handlers.readyz, "health"),
+    ("GET", "/metrics", handlers.metrics, "metrics"),
+    ("GET", "/openapi.json", handlers.openapi, "openapi"),
+)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    scanner: Scanner | None = None,
+    reload_settings: Callable[[], Settings] | None = None,
+) -> web.Application:
+    """Build the app. The scanner is ``scanner`` if given (e.g. loaded once before forking workers),
+    else built from ``settings`` at start-up; ``reload_settings`` re-reads the configuration for a
+    reload (default: the same settings, rules re-read from disk)."""
+    limits = settings.service.limits
+    app = web.Application(
+        middlewares=[observe_middleware, error_middleware, guard_middleware],
+        client_max_size=max(limits.max_body_bytes, limits.max_batch_body_bytes),
+    )
+    state = ServiceState.build(settings, reload_settings)
+    state.openapi = json.dumps(build_openapi(), ensure_ascii=False).encode("utf-8")
+    app[STATE] = state
+    app[ACCESS] = {path: access for _, path, _, access in ROUTES}
+    for method, path, handler, _ in ROUTES:
+        app.router.add_route(method, path, handler)
+
+    async def scanner_ctx(app: web.Application) -> AsyncIterator[None]:
+        state.install(scanner if scanner is not None else Scanner(settings))
+        yield
+        state.ready = False
+
+    async def not_ready(app: web.Application) -> None:  # stopping: /readyz says so, scans still answered
+        state.stopping = True
+
+    app.cleanup_ctx.append(scanner_ctx)
+    app.on_shutdown.append(not_ready)
+    return app

@@ -1,0 +1,273 @@
+"""``phishguard serve``: bind once, run N worker processes on the one listening socket.
+
+The parent loads the scanner once (so a bad config or rule fails before binding, and forked workers
+share its memory copy-on-write), binds the socket, then forks the workers (pre-fork: one accept queue,
+so a stopping worker never strands connections the kernel assigned to it, as SO_REUSEPORT can). With
+one worker there is no fork. Signals: SIGTERM/SIGINT stop accepting, finish requests in flight (up to
+``service.shutdown_grace`` seconds) and exit 0; SIGHUP reloads rules and keys in every worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import os
+import shutil
+import signal
+import socket
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+
+from ..settings import ConfigError, Settings
+
+__all__ = ["check_bind", "check_runtime", "is_loopback", "serve"]
+
+log = logging.getLogger("phishguard.service")
+
+MIN_AIOHTTP = (3, 14, 1)
+
+
+def check_runtime() -> None:
+    """Refuse to serve on an aiohttp older than 3.14.1 or without its C HTTP parser."""
+    import aiohttp
+    from aiohttp import http_parser
+
+    version = tuple(int(p) for p in aiohttp.__version__.split(".")[:3] if p.isdigit())
+    if version < MIN_AIOHTTP:
+        raise ConfigError(f"aiohttp {aiohttp.__version__} is too old: the service needs aiohttp>=3.14.1")
+    if getattr(http_parser, "HttpRequestParserC", None) is not http_parser.HttpRequestParser:
+        raise ConfigError(
+            "aiohttp's C HTTP parser is not in use (AIOHTTP_NO_EXTENSIONS set, or no compiled wheel): "
+            "the service refuses the pure-Python parser"
+        )
+
+
+def is_loopback(host: str) -> bool:
+    """
+    >>> is_loopback("127.0.0.1"), is_loopback("::1"), is_loopback("localhost"), is_loopback("0.0.0.0")
+    (True, True, True, False)
+    """
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, has_keys: bool, insecure: bool) -> None:
+    """Without API keys, only a loopback address (unless ``insecure``)."""
+    if not has_keys and not insecure and not is_loopback(host):
+        raise ConfigError(
+            f"refusing to listen on {host} without API keys: add service.api_keys "
+            "(phishguard keys create), listen on 127.0.0.1, or pass --insecure"
+        )
+
+
+def bind(host: str, port: int, backlog: int = 1024) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    if host.lower() == "localhost":
+        host, family = "127.0.0.1", socket.AF_INET
+    try:
+        sock = socket.create_server((host.strip("[]"), port), family=family, backlog=backlog)
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+# --------------------------------------------------------------------------- one worker
+
+
+async def _watch_parent(parent: int, stop: asyncio.Event) -> None:
+    """A worker whose supervisor died (SIGKILL, crash) stops like on SIGTERM instead of lingering."""
+    while not stop.is_set():
+        if os.getppid() != parent:
+            log.error("worker %d: the supervisor %d is gone, stopping", os.getpid(), parent)
+            stop.set()
+            return
+        await asyncio.sleep(0.5)
+
+
+async def _run_worker(
+    sock: socket.socket,
+    settings: Settings,
+    scanner: object,
+    reload_settings: Callable[[], Settings],
+    parent: int | None = None,
+) -> None:
+    from aiohttp import web
+
+    from .app import STATE, create_app
+
+    app = create_app(settings, scanner=scanner, reload_settings=reload_settings)  # type: ignore[arg-type]
+    runner = web.AppRunner(
+        app, handle_signals=False, access_log=None, shutdown_timeout=settings.service.shutdown_grace
+    )
+    await runner.setup()
+    site = web.SockSite(runner, sock)
+    await site.start()
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    tasks: set[asyncio.Task[object]] = set()
+
+    def reload() -> None:
+        task = loop.create_task(_reload(app[STATE]))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, reload)
+    if parent is not None:
+        watcher = loop.create_task(_watch_parent(parent, stop))
+        tasks.add(watcher)
+    try:
+        await stop.wait()
+        log.info("worker %d stopping: finishing requests in flight", os.getpid())
+    finally:
+        await runner.cleanup()
+
+
+async def _reload(state: object) -> None:
+    try:
+        await state.reload()  # type: ignore[attr-defined]
+    except Exception as exc:  # noqa: BLE001 - a bad rules file must not kill the worker: keep the old scanner
+        log.error("reload failed, the previous rules stay in use: %s", exc)
+
+
+def _worker(
+    sock: socket.socket,
+    settings: Settings,
+    scanner: object,
+    reload_settings: Callable[[], Settings],
+    parent: int | None = None,
+) -> int:
+    asyncio.run(_run_worker(sock, settings, scanner, reload_settings, parent))
+    return 0
+
+
+# --------------------------------------------------------------------------- the supervisor
+
+
+class _Supervisor:
+    """Forks ``n`` workers, forwards signals to them, replaces a worker that dies unexpectedly."""
+
+    def __init__(self, n: int, start: Callable[[], int], sock: socket.socket):
+        self.n = n
+        self.start = start
+        self.sock = sock
+        self.children: dict[int, float] = {}  # pid -> start time
+        self.stopping = False
+        self.failed = False
+
+    def spawn(self) -> None:
+        pid = os.fork()
+        if pid == 0:  # the worker
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                signal.signal(sig, signal.SIG_DFL)
+            code = 1
+            try:
+                code = self.start()
+            except BaseException:
+                log.exception("worker %d failed", os.getpid())
+            finally:
+                logging.shutdown()
+                os._exit(code)
+        self.children[pid] = time.monotonic()
+
+    def _forward(self, signum: int, _frame: object) -> None:
+        if signum in (signal.SIGTERM, signal.SIGINT):
+            self.stopping = True
+            self.sock.close()  # the workers hold their own copies until they stop accepting
+        for pid in list(self.children):
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
+
+    def run(self) -> int:
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, self._forward)
+        for _ in range(self.n):
+            self.spawn()
+        while self.children:
+            try:
+                pid, status = os.wait()
+            except ChildProcessError:
+                break
+            started = self.children.pop(pid, None)
+            if started is None:
+                continue
+            _mark_dead(pid)
+            code = os.waitstatus_to_exitcode(status)
+            if code != 0:
+                self.failed = True
+                log.error("worker %d exited with status %d", pid, code)
+            if not self.stopping:
+                if time.monotonic() - started < 1.0:  # dying at once: do not spin
+                    time.sleep(1.0)
+                if not self.stopping:
+                    self.spawn()
+        return 1 if self.failed else 0
+
+
+def _mark_dead(pid: int) -> None:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)
+
+
+# --------------------------------------------------------------------------- entry
+
+
+def serve(
+    settings: Settings,
+    *,
+    reload_settings: Callable[[], Settings],
+    insecure: bool = False,
+    announce: Callable[[str], None] | None = None,
+) -> int:
+    """Run the service until SIGTERM/SIGINT; return the exit status (0 after a clean stop)."""
+    from .accesslog import setup_logging
+
+    svc = settings.service
+    check_runtime()
+    check_bind(svc.host, bool(svc.api_keys), insecure)
+    setup_logging(svc.access_log)
+    metrics_dir = None
+    if svc.workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        if "prometheus_client" in sys.modules:  # too late to switch it to files (embedding callers)
+            log.warning("prometheus_client already imported: /metrics shows one worker per scrape")
+        else:
+            metrics_dir = tempfile.mkdtemp(prefix="phishguard-metrics-")
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    from ..scanner import Scanner
+
+    scanner = Scanner(settings)  # once, before forking: errors stop here, workers share it
+    sock = bind(svc.host, svc.port)
+    host, port = sock.getsockname()[:2]
+    message = f"phishguard {scanner.rules_version} listening on http://{_fmt_host(host)}:{port} ({svc.workers} workers)"
+    log.info(message)
+    if announce is not None:
+        announce(message)
+    try:
+        if svc.workers == 1:
+            return _worker(sock, settings, scanner, reload_settings)
+        supervisor = os.getpid()
+        return _Supervisor(
+            svc.workers, lambda: _worker(sock, settings, scanner, reload_settings, supervisor), sock
+        ).run()
+    finally:
+        sock.close()
+        if metrics_dir:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+            os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+
+
+def _fmt_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
