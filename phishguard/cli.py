@@ -88,8 +88,9 @@ def _parse_line(line: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None
 @click.option("--file", "file_", metavar="PATH", help="Read one message per line from PATH ('-' for stdin).")
 @format_option()
 @click.option("--lang", type=click.Choice(["ru", "en"]), default=None, help="Language of summaries and messages.")
+@click.option("--fetch", is_flag=True, help="Also fetch the pages behind non-official links (SSRF-safe) and judge them.")
 @config_option
-def scan(texts: tuple[str, ...], file_: str | None, fmt: str, lang: str | None, config: str | None) -> int:
+def scan(texts: tuple[str, ...], file_: str | None, fmt: str, lang: str | None, fetch: bool, config: str | None) -> int:
     """Scan messages: each TEXT argument is one message (a bare URL is a message too).
 
     With --file (or text piped on stdin), every input line yields exactly one output line, in order.
@@ -103,13 +104,27 @@ def scan(texts: tuple[str, ...], file_: str | None, fmt: str, lang: str | None, 
         file_ = "-"
     from .scanner import Scanner
 
-    scanner = Scanner(_settings(config))
+    settings = _settings(config)
+    scanner = Scanner(settings)
     lang = lang or scanner.lang
+    if fetch:
+        from .page.scan import FetchingJudge
+
+        judge = FetchingJudge(scanner, settings)
+        try:
+            return _scan(judge, texts, file_, fmt, lang)
+        finally:
+            judge.close()
+    return _scan(scanner.scan, texts, file_, fmt, lang)
+
+
+def _scan(judge: Any, texts: tuple[str, ...], file_: str | None, fmt: str, lang: str) -> int:
+    """Scan arguments or lines with ``judge(text, id=, context=, lang=) -> Verdict``; print; exit code."""
     colour = sys.stdout.isatty()
     status = EXIT_OK
 
     if file_ is None:
-        verdicts = [scanner.scan(t, lang=lang) for t in texts]
+        verdicts = [judge(t, lang=lang) for t in texts]
         if fmt == "json":
             body: Any = verdicts[0].to_dict() if len(verdicts) == 1 else [v.to_dict() for v in verdicts]
             click.echo(to_json(body, indent=2))
@@ -128,7 +143,7 @@ def scan(texts: tuple[str, ...], file_: str | None, fmt: str, lang: str | None, 
             record = err
             text_out = f"{'ERROR':<13} [{err['id']}] {err['error']['message']}"
         else:
-            v = scanner.scan(req["text"], id=req["id"], context=req["context"], lang=req["lang"] or lang)
+            v = judge(req["text"], id=req["id"], context=req["context"], lang=req["lang"] or lang)
             if v.flagged and status == EXIT_OK:
                 status = EXIT_FOUND
             record = v.to_dict()

@@ -57,6 +57,16 @@ class Limits(_Strict):
     url_cache_size: int = Field(65536, ge=0, description="Per-scanner LRU cache of link analyses (0 disables).")
 
 
+class FetchSettings(_Strict):
+    max_links: int = Field(3, ge=1, le=20, description="Pages fetched per message (non-official links only).")
+    timeout_s: float = Field(5.0, gt=0, le=60, description="Total time for one page fetch, redirects included.")
+    max_redirects: int = Field(5, ge=0, le=20, description="Redirect hops followed (each re-checked).")
+    max_bytes: int = Field(1 << 20, ge=1024, description="Page bodies are cut at this many bytes.")
+    allowed_ports: list[int] = Field(default_factory=lambda: [80, 443], description="Ports the fetcher may connect to.")
+    cache_ttl_s: float = Field(300.0, ge=0, description="How long a fetched page's result is reused.")
+    budget_ms: int = Field(8000, ge=100, description="Service: time a request may spend fetching before it answers without pages.")
+
+
 DEFAULT_CAPS = {
     "url_structure": 0.6,
     "spam": 0.45,
@@ -97,6 +107,9 @@ class Settings(BaseSettings):
         default_factory=list, description="Extra brands or official domains, in the format of rules/brands.yaml."
     )
     limits: Limits = Field(default_factory=Limits, description="Input limits.")
+    fetch: FetchSettings = Field(
+        default_factory=FetchSettings, description="The page fetcher (scan --fetch, the service's fetch: true)."
+    )
     service: ServiceSettings = Field(
         default_factory=ServiceSettings, description="The HTTP service (`phishguard serve`)."
     )

@@ -184,3 +184,11 @@ def test_config_show_prints_effective_values(tmp_path):
     assert p.returncode == 0, p.stderr
     data = json.loads(p.stdout)
     assert data["thresholds"]["fraud"] == 0.8 and data["deny_domains"] == ["evil.example"]
+
+
+def test_scan_fetch_refuses_internal_targets_and_says_so():
+    p = run("scan", "--fetch", "--format", "json", "Оплата http://127.0.0.1/pay и http://[::1]/x")
+    assert p.returncode == 1, p.stderr
+    v = json.loads(p.stdout)
+    refused = [r for r in v["reasons"] if r["rule"] == "page.fetch-refused"]
+    assert len(refused) == 2 and all(r["category"] == "degraded" for r in refused)

@@ -455,3 +455,31 @@ async def test_scanner_is_built_at_startup_when_not_given(aiohttp_client):
     client = await aiohttp_client(create_app(settings()))
     assert (await client.get("/readyz")).status == 200
     assert (await (await client.post("/v1/scan", json={"text": SCAM})).json())["verdict"] == "fraud"
+
+
+async def test_fetch_true_judges_pages_and_refuses_internal_addresses(client):
+    resp = await client.post("/v1/scan", json={"text": "Оплата тут http://127.0.0.1/pay", "fetch": True})
+    assert resp.status == 200
+    body = await resp.json()
+    refused = [r for r in body["reasons"] if r["rule"] == "page.fetch-refused"]
+    assert refused and refused[0]["category"] == "degraded" and "127.0.0.1" in refused[0]["evidence"]
+    # without fetch, no page reason at all
+    plain = await (await client.post("/v1/scan", json={"text": "Оплата тут http://127.0.0.1/pay"})).json()
+    assert not [r for r in plain["reasons"] if r["rule"].startswith("page.")]
+
+
+async def test_fetch_time_budget_answers_without_pages(make_client):
+    client = await make_client(Settings(lang="en", fetch={"budget_ms": 100}))
+    state = client.server.app[STATE]
+
+    async def slow_fetch(url):
+        await asyncio.sleep(5)
+
+    state.fetcher.fetch = slow_fetch
+    resp = await client.post(
+        "/v1/scan/batch", json={"messages": [{"id": "a", "text": "https://safe-deal.top/pay"}], "fetch": True}
+    )
+    (result,) = (await resp.json())["results"]
+    failed = [r for r in result["reasons"] if r["rule"] == "page.fetch-failed"]
+    assert failed and "time budget" in failed[0]["message"]["en"]
+    assert "url.risky-tld" in {r["rule"] for r in result["reasons"]}  # the scan itself still answered

@@ -22,7 +22,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Self
+from typing import Any, Self
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -31,7 +31,7 @@ from yarl import URL
 from .. import __version__
 from .guard import AddressGuard
 
-__all__ = ["FetchConfig", "FetchResult", "GuardedResolver", "PageFetcher", "RefusedAddress"]
+__all__ = ["FetchConfig", "FetchResult", "GuardedResolver", "PageFetcher", "RefusedAddress", "config_from_settings"]
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -295,3 +295,15 @@ class PageFetcher:
             if size > limit:
                 return b"".join(parts)[:limit], True
         return b"".join(parts), False
+
+
+def config_from_settings(settings: Any) -> FetchConfig:
+    """The fetcher configuration of ``settings.fetch`` (``allow_networks`` stays empty: tests only)."""
+    f = settings.fetch
+    return FetchConfig(
+        timeout=f.timeout_s,
+        max_redirects=f.max_redirects,
+        max_bytes=f.max_bytes,
+        allowed_ports=frozenset(f.allowed_ports),
+        cache_ttl=f.cache_ttl_s,
+    )

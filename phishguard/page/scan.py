@@ -8,7 +8,7 @@ adds a ``page.fetch-refused`` / ``page.fetch-failed`` degraded reason instead of
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..ruleset.engine import run_page_rules
 from ..verdict import Finding, Verdict
@@ -18,7 +18,7 @@ from .fetch import FetchResult, PageFetcher
 if TYPE_CHECKING:
     from ..scanner import Scanner
 
-__all__ = ["page_findings", "scan_fetching"]
+__all__ = ["FetchingJudge", "page_findings", "scan_fetching", "scan_fetching_within"]
 
 
 def page_findings(scanner: Scanner, result: FetchResult) -> list[Finding]:
@@ -34,13 +34,57 @@ def page_findings(scanner: Scanner, result: FetchResult) -> list[Finding]:
 
 
 async def scan_fetching(
-    scanner: Scanner, fetcher: PageFetcher, text: str, *, lang: str | None = None, max_links: int = 3
+    scanner: Scanner,
+    fetcher: PageFetcher,
+    text: str,
+    *,
+    lang: str | None = None,
+    max_links: int = 3,
+    id: str | int | None = None,
+    context: dict | None = None,
 ) -> Verdict:
     """``scanner.scan(text)`` plus the findings of the pages behind its non-official links."""
-    verdict = scanner.scan(text, lang=lang)
+    verdict = scanner.scan(text, id=id, context=context, lang=lang)
     _, links = scanner.views(text)
     urls = list(dict.fromkeys(link.span.url for link in links if link.official_brand is None))[:max_links]
+    if not urls:
+        return verdict
     results = await asyncio.gather(*(fetcher.fetch(u) for u in urls))
     extra = [f for r in results for f in page_findings(scanner, r)]
     return scanner.merge(verdict, extra)
 
+
+async def scan_fetching_within(
+    scanner: Scanner, fetcher: PageFetcher, text: str, budget_s: float, **kw: Any
+) -> Verdict:
+    """:func:`scan_fetching` within ``budget_s``; past it, the verdict without pages plus a
+    ``page.fetch-failed`` degraded reason saying the time budget was spent."""
+    try:
+        return await asyncio.wait_for(scan_fetching(scanner, fetcher, text, **kw), budget_s)
+    except TimeoutError:
+        verdict = scanner.scan(text, id=kw.get("id"), context=kw.get("context"), lang=kw.get("lang"))
+        spent = FetchResult(url="", final_url="", failed=f"the fetch time budget ({budget_s:g} s) was spent")
+        return scanner.merge(verdict, page_findings(scanner, spent))
+
+
+class FetchingJudge:
+    """Scan messages with page fetching from synchronous code (the CLI): one event loop and one
+    fetcher for all messages, closed by :meth:`close`."""
+
+    def __init__(self, scanner: Scanner, settings: Any):
+        from .fetch import config_from_settings
+
+        self.scanner = scanner
+        self.max_links = settings.fetch.max_links
+        self._loop = asyncio.new_event_loop()
+        self._fetcher = PageFetcher(config_from_settings(settings))
+        self._loop.run_until_complete(self._fetcher.open())
+
+    def __call__(self, text: str, *, id: Any = None, context: dict | None = None, lang: str | None = None) -> Verdict:
+        return self._loop.run_until_complete(
+            scan_fetching(self.scanner, self._fetcher, text, lang=lang, max_links=self.max_links, id=id, context=context)
+        )
+
+    def close(self) -> None:
+        self._loop.run_until_complete(self._fetcher.close())
+        self._loop.close()

@@ -64,6 +64,15 @@ def create_app(
     async def not_ready(app: web.Application) -> None:  # stopping: /readyz says so, scans still answered
         state.stopping = True
 
+    async def fetcher_ctx(app: web.Application) -> AsyncIterator[None]:
+        from ..page.fetch import PageFetcher, config_from_settings
+
+        async with PageFetcher(config_from_settings(settings)) as fetcher:
+            state.fetcher = fetcher
+            yield
+            state.fetcher = None
+
     app.cleanup_ctx.append(scanner_ctx)
+    app.cleanup_ctx.append(fetcher_ctx)
     app.on_shutdown.append(not_ready)
     return app

@@ -48,7 +48,10 @@ async def scan(request: web.Request) -> web.Response:
         req = ScanRequest.model_validate(data)
     except ValidationError as exc:
         raise _invalid(exc) from None
-    verdict = state.scanner.scan(req.text, id=req.id, context=req.context, lang=req.lang).to_dict()
+    if req.fetch and state.fetcher is not None:
+        verdict = (await _fetching(state, state.scanner, req.text, id=req.id, context=req.context, lang=req.lang)).to_dict()
+    else:
+        verdict = state.scanner.scan(req.text, id=req.id, context=req.context, lang=req.lang).to_dict()
     state.metrics.count_verdict(verdict)
     info = request[LOG]
     info["id"] = req.id
@@ -57,6 +60,14 @@ async def scan(request: web.Request) -> web.Response:
     if state.settings.service.log_text:
         info["text"] = req.text
     return json_response(verdict)
+
+
+async def _fetching(state: ServiceState, scanner: Any, text: str, **kw: Any) -> Any:
+    """A scan that also fetches and judges the pages behind the message's non-official links."""
+    from ..page.scan import scan_fetching_within
+
+    f = state.settings.fetch
+    return await scan_fetching_within(scanner, state.fetcher, text, f.budget_ms / 1000.0, max_links=f.max_links, **kw)
 
 
 def _item_id(item: Any) -> Any:
@@ -111,7 +122,11 @@ async def scan_batch(request: web.Request) -> web.Response:
             results.append(_item_error(item, "invalid_request", first_error(exc, f"messages.{index}")))
             counts["error"] += 1
             continue
-        verdict = scanner.scan(msg.text, id=msg.id, context=msg.context, lang=msg.lang or req.lang).to_dict()
+        if req.fetch and state.fetcher is not None:
+            found = await _fetching(state, scanner, msg.text, id=msg.id, context=msg.context, lang=msg.lang or req.lang)
+        else:
+            found = scanner.scan(msg.text, id=msg.id, context=msg.context, lang=msg.lang or req.lang)
+        verdict = found.to_dict()
         state.metrics.count_verdict(verdict)
         counts[verdict["verdict"]] += 1
         if log_text:

@@ -48,7 +48,7 @@ class ScanRequest(_Request):
     id: MessageId | None = Field(None, description="Your message id, echoed in the verdict.")
     lang: Lang | None = Field(None, description="Language of the summary; default: the server's.")
     fetch: bool = Field(
-        False, description="Also fetch the links' pages. Accepted; adds nothing until page fetching ships."
+        False, description="Also fetch the pages behind non-official links (SSRF-safe, within settings.fetch.budget_ms) and judge them."
     )
     context: dict[str, Any] | None = Field(
         None, description="Chat, sender, listing, marketplace ids: echoed in the verdict."
@@ -72,7 +72,7 @@ class BatchRequest(_Request):
         json_schema_extra={"items": {"$ref": "#/components/schemas/BatchItem"}},
     )
     lang: Lang | None = Field(None, description="Language of the summaries; default: the server's.")
-    fetch: bool = Field(False, description="Accepted; adds nothing until page fetching ships.")
+    fetch: bool = Field(False, description="Also fetch and judge the pages behind each message's non-official links.")
 
 
 class Message(_Response):

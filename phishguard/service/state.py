@@ -34,6 +34,7 @@ class ServiceState:
     rate: RateLimiter
     reload_settings: Callable[[], Settings]
     scanner: Scanner | None = None
+    fetcher: Any = None  # page.fetch.PageFetcher, opened with the app (requests with "fetch": true)
     ready: bool = False
     stopping: bool = False
     openapi: bytes = b""
