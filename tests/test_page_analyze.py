@@ -101,3 +101,50 @@ def test_analyzer_never_raises(scanner, junk):
 def test_scripts_and_comments_are_not_the_page():
     v = analyze_page("<script>document.write('<input name=cvv>')</script><!-- <input name=balance> -->", "https://x.com/")
     assert v.fields == () and v.text == ""
+
+
+def test_support_widgets_are_found_in_scripts_blocks_and_captions():
+    v = analyze_page((PAGES / "fake_cdek_support_widget.html").read_text(encoding="utf-8"), "https://x.example.com/")
+    assert v.widgets == ("tawk.to", "chat block", "«Онлайн-консультант»")
+    v = analyze_page('<script src="https://code.jivosite.com/widget/a"></script><p>Служба поддержки: 8 800</p>', "https://x.com/")
+    assert v.widgets == ("jivosite",) and v.text == "Служба поддержки: 8 800"
+    assert analyze_page("<p>Наш чат работает круглосуточно.</p>", "https://x.com/").widgets == ()
+
+
+def test_forms_measure_their_text_and_links():
+    v = analyze_page('<a href="/a">A</a><p>Intro text</p><form action="/p"><label>Card number</label><input name="pan">'
+                     '<a href="https://other.com/help">help</a></form><a href="#top">up</a>', "https://shop.com/x")
+    assert v.main_form == 0 and v.forms[0].text == len("Card number\nhelp")
+    assert [(x.href, x.text, x.form) for x in v.links] == [
+        ("https://shop.com/a", "A", None), ("https://other.com/help", "help", 0), ("https://shop.com/x#top", "up", None)]
+    unclosed = analyze_page("<form><input name=a><form><input name=b><input name=c>", "https://x.com/")
+    assert [f.fields for f in unclosed.forms] == [1, 2] and unclosed.main_form == 1
+
+
+@pytest.mark.parametrize(("page", "rule"), [
+    ("fake_cdek_support_widget", "page.support-widget-card-form"),
+    ("fake_support_chat", "page.support-widget-card-form"),
+    ("fake_thin_shell", "page.single-form-shell"),
+    ("fake_masked", "page.single-form-shell"),
+    ("fake_avito_receive_landing", "page.receive-money-button"),
+])
+def test_new_page_features_fire_on_their_fixtures(scanner, page, rule):
+    html = (PAGES / f"{page}.html").read_text(encoding="utf-8")
+    v = scanner.scan_page(html, page_example_url(html))
+    r = next((r for r in v.reasons if r.rule == rule), None)
+    assert r is not None and r.evidence and r.message["ru"] and r.message["en"], [r.rule for r in v.reasons]
+
+
+def test_receive_button_alone_is_at_most_suspicious(scanner):
+    """Under a neutral URL (no lookalike domain) the landing page is suspicious: the button is a first step."""
+    v = scanner.scan_page((PAGES / "fake_avito_receive_landing.html").read_text(encoding="utf-8"),
+                          "https://neutral-host.example.com/x")
+    assert v.verdict == "suspicious" and [r.rule for r in v.reasons] == ["page.receive-money-button"]
+    assert "«Получить деньги»" in v.reasons[0].message["ru"]
+
+
+def test_shop_names_itself_and_is_no_shell(scanner):
+    html = (PAGES / "legit_shop_checkout.html").read_text(encoding="utf-8")
+    # the same checkout under a host that does not carry the shop's name is a bare card form
+    v = scanner.scan_page(html, "https://pay-secure-24.example.com/checkout")
+    assert "page.single-form-shell" in [r.rule for r in v.reasons] and v.verdict == "safe"

@@ -36,7 +36,7 @@ from yarl import URL
 from ..hosts import HostInfo, parse_host
 from ..normalize import NormText, normalize_text
 
-__all__ = ["MAX_FIELDS", "MAX_TAGS", "MAX_TEXT", "Field", "Form", "PageView", "analyze_page", "visible_text"]
+__all__ = ["MAX_FIELDS", "MAX_TAGS", "MAX_TEXT", "Field", "Form", "Link", "PageView", "analyze_page", "visible_text"]
 
 MAX_TAGS = 40_000  # "<" characters: the page is cut after this many tag starts
 MAX_FIELDS = 1_000
@@ -64,6 +64,36 @@ _SPACE_RE = re.compile(r"[ \t\r\f\v\xa0]+")
 _LINES_RE = re.compile(r"\s*\n\s*")
 
 _CAPTURED = frozenset({"title", "label", "h1", "h2", "h3", "button", "a"})
+MAX_LINKS = 500
+
+#: Support-chat widgets kits embed (a scripted "operator" talks the victim through the card form),
+#: found in the raw markup (script sources, inline loaders, iframes) before scripts are dropped.
+_WIDGET_VENDORS: tuple[tuple[str, tuple[str, ...]], ...] = (  # vendor, lowercase markers (plain substrings)
+    ("jivosite", ("jivosite.com", "jivosite.ru", "code.jivo.ru", "jivo_api", "jivo_config", "jivo_onload", "jivo-iframe")),
+    ("tawk.to", ("embed.tawk.to", "tawk_api")),
+    ("livechat", ("livechatinc.com", "__lc.license", "livechatwidget")),
+    ("crisp", ("client.crisp.chat", "$crisp", "crisp_website_id")),
+    ("tidio", ("code.tidio.co",)),
+    ("chatra", ("call.chatra.io", "chatraid")),
+    ("talk-me", ("lcab.talk-me.ru",)),
+    ("replain", ("widget.replain.cc",)),
+    ("smartsupp", ("smartsuppchat.com",)),
+)
+_CHAT_WORDS = ("chat", "consult", "operator")
+MAX_CHAT_HITS = 200  # occurrences of a chat word whose surroundings are looked at
+#: A home-made chat block: an element whose class or id says so.
+_CHAT_BLOCK_RE = re.compile(
+    r"""\b(?:class|id)\s*+=\s*+["']?[^"'<>]{0,80}?\b(?:live[-_]?chat|support[-_]?chat|chat[-_]?(?:widget|support|box|"""
+    r"""operator|window|bubble|popup)|online[-_]?(?:consult\w*|support)|consultant|operator[-_]?chat|help[-_]?chat)""",
+    re.IGNORECASE,
+)
+#: A chat caption: a whole short line of the visible text.
+_CHAT_CAPTION_RE = re.compile(
+    r"^(?:служба поддержки(?: онлайн)?|онлайн[- ]консультант|онлайн[- ]поддержка|чат (?:с )?(?:поддержк(?:ой|и)|оператором)"
+    r"|оператор(?: поддержки)? онлайн|напишите нам,? мы онлайн|support chat|live chat|chat with (?:us|support)"
+    r"|online support|czat z (?:konsultantem|obsługą)|чат підтримки|онлайн[- ]консультант)$",
+    re.IGNORECASE | re.MULTILINE,
+)
 _FIELDS = frozenset({"input", "select", "textarea"})
 _NOT_DATA = frozenset({"hidden", "submit", "button", "image", "reset", "checkbox", "radio", "file"})
 
@@ -96,11 +126,24 @@ class Field:
 
 @dataclass(frozen=True, slots=True)
 class Form:
-    """A form: where it sends its data (absolute URL; the page's own URL when ``action`` is empty)."""
+    """A form: where it sends its data (absolute URL; the page's own URL when ``action`` is empty).
+
+    text: characters of visible text inside the form (labels, captions, buttons), for forms with fields
+    """
 
     action: str
     method: str
     fields: int
+    text: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """An ``<a href>``: absolute target, its text, and the index of the form holding it (or None)."""
+
+    href: str
+    text: str
+    form: int | None
 
 
 @dataclass
@@ -111,6 +154,9 @@ class PageView:
     official_brand: the registry brand whose official domain ``host`` is, or None
     title, site_name, headings, buttons, logos: texts and image names that say whose page it is
     fields, forms:  what the page asks for and where it sends it
+    links:          the ``<a href>`` of the page (at most MAX_LINKS), for "a page that is one big form"
+    widgets:        support-chat widgets shown: a vendor (``jivosite``, ``tawk.to`` ...), ``chat block``
+                    (an element whose class/id says chat/consultant), or a chat caption ("Онлайн-консультант")
     text:           the visible text (capped at MAX_TEXT); ``norm`` its normalized form
     signals:        degraded notes: ``truncated``, ``fetch_refused``, ``fetch_failed``
     memo:           per-page work shared by matchers (like ``MessageView.memo``)
@@ -126,6 +172,8 @@ class PageView:
     logos: tuple[str, ...] = ()
     fields: tuple[Field, ...] = ()
     forms: tuple[Form, ...] = ()
+    links: tuple[Link, ...] = ()
+    widgets: tuple[str, ...] = ()
     text: str = ""
     signals: dict[str, str] = field(default_factory=dict)
     memo: dict[str, Any] = field(default_factory=dict)
@@ -136,6 +184,12 @@ class PageView:
         if self._norm is None:
             self._norm = normalize_text(self.text)
         return self._norm
+
+    @property
+    def main_form(self) -> int | None:
+        """Index of the form with the most data fields (the first on a tie), or None without one."""
+        best = max(range(len(self.forms)), key=lambda i: (self.forms[i].fields, -i), default=None)
+        return best if best is not None and self.forms[best].fields else None
 
 
 def _attrs(body: str) -> dict[str, str]:
@@ -208,6 +262,7 @@ class _Scan:
         self.buttons: list[str] = []
         self.logos: list[str] = []
         self.label_for: dict[str, str] = {}
+        self.links: list[dict[str, Any]] = []
         self.last_end = 0
         self.truncated = False
 
@@ -230,8 +285,10 @@ class _Scan:
         if tag in _FIELDS:
             self._field(tag, a, m)
         elif tag == "form":
+            if self.form is not None:  # forms do not nest: an unclosed form ends where the next begins
+                self.forms[self.form]["end"] = m.start()
             self.forms.append({"action": _absolute(self.url, a.get("action", "")),
-                               "method": a.get("method", "get").lower(), "fields": 0})
+                               "method": a.get("method", "get").lower(), "fields": 0, "start": m.end(), "end": None})
             self.form = len(self.forms) - 1
             self.last_end = max(self.last_end, m.end())
         elif tag == "img":
@@ -245,16 +302,24 @@ class _Scan:
                 self.site_name = a.get("content", "")[:200]
         elif tag == "link" and "icon" in a.get("rel", "").lower():
             self.logos.append(a.get("href", "").rsplit("/", 1)[-1][:200])
-        if tag in _CAPTURED and not (tag == "a" and not _is_button(a)):
+        elif tag == "a" and a.get("href") and len(self.links) < MAX_LINKS:
+            self.links.append({"href": _absolute(self.url, a["href"]), "text": "", "form": self.form, "pos": m.end()})
+        if tag in _CAPTURED:
             self.open[tag] = (m.end(), a)
         if tag == "input" and a.get("type", "").lower() in ("submit", "button") and a.get("value"):
             self.buttons.append(a["value"])
 
     def _close(self, tag: str, pos: int) -> None:
         if tag == "form":
+            if self.form is not None:
+                self.forms[self.form]["end"] = pos
             self.form = None
             return
         start = self.open.pop(tag, None)
+        if tag == "a" and start is not None and not _is_button(start[1]):
+            if self.links and self.links[-1]["pos"] == start[0] and pos - start[0] <= MAX_CAPTURE:
+                self.links[-1]["text"] = _short(self.doc[start[0]:pos])
+            return
         if start is None or (tag in ("button", "a") and len(self.buttons) >= 100) or (
             tag[0] == "h" and len(self.headings) >= 50
         ):
@@ -308,6 +373,37 @@ def _cut(html: str) -> tuple[str, bool]:
     return html[:pos], True
 
 
+def _widgets(markup: str, doc: str, text: str) -> tuple[str, ...]:
+    """Support-chat widgets of a page: vendors in the raw markup, chat blocks, chat captions.
+
+    Linear and cheap on any input: vendors are plain substring tests on the lowercased markup; the
+    chat-block regex only runs on a short window before each of the first occurrences of a chat word.
+    """
+    low = markup.lower()
+    found = [name for name, markers in _WIDGET_VENDORS if any(m in low for m in markers)]
+    low_doc = doc.lower() if doc is not markup else low
+    block = False
+    for word in _CHAT_WORDS:
+        pos, seen = low_doc.find(word), 0
+        while pos >= 0 and seen < MAX_CHAT_HITS and not block:
+            block = _CHAT_BLOCK_RE.search(doc, max(0, pos - 100), pos + 30) is not None
+            pos, seen = low_doc.find(word, pos + 1), seen + 1
+        if block:
+            found.append("chat block")
+            break
+    m = _CHAT_CAPTION_RE.search(text)
+    if m:
+        found.append(f"«{m.group(0)}»")
+    return tuple(found)
+
+
+def _form_text(doc: str, forms: list[dict[str, Any]]) -> None:
+    """Characters of visible text inside each form with fields (the spans are disjoint: linear)."""
+    for f in forms:
+        end = len(doc) if f["end"] is None else f["end"]
+        f["text"] = len(visible_text(doc[f["start"]:end], MAX_TEXT)) if f["fields"] else 0
+
+
 def analyze_page(html: str, url: str, *, official_brand: Any = None) -> PageView:
     """Analyze a page's HTML as if fetched from ``url``. Never raises on any ``str``."""
     try:
@@ -325,6 +421,7 @@ def analyze_page(html: str, url: str, *, official_brand: Any = None) -> PageView
         for f in scan.fields
     )
     text = visible_text(doc, MAX_TEXT + 1)
+    _form_text(doc, scan.forms)
     signals: dict[str, str] = {}
     if cut or scan.truncated or len(text) > MAX_TEXT:
         signals["truncated"] = (f"{len(html)} characters of HTML: checked up to {MAX_TAGS} tags, "
@@ -332,5 +429,8 @@ def analyze_page(html: str, url: str, *, official_brand: Any = None) -> PageView
     return PageView(
         url=url, host=host, official_brand=official_brand, title=scan.title, site_name=scan.site_name,
         headings=tuple(scan.headings), buttons=tuple(scan.buttons[:100]), logos=tuple(scan.logos[:50]),
-        fields=fields, forms=tuple(Form(**f) for f in scan.forms), text=text[:MAX_TEXT], signals=signals,
+        fields=fields, forms=tuple(Form(action=f["action"], method=f["method"], fields=f["fields"], text=f["text"])
+                                   for f in scan.forms),
+        links=tuple(Link(href=x["href"], text=x["text"], form=x["form"]) for x in scan.links),
+        widgets=_widgets(markup, doc, text[:MAX_TEXT]), text=text[:MAX_TEXT], signals=signals,
     )

@@ -269,3 +269,159 @@ def _build_page_signal(p: PageSignalParams, res: Resources) -> PageFn:
             yield Hit(evidence=value[:300], vars={"detail": value[:300], "url": page.url})
 
     return run
+
+
+def _brand_off_domain(page: PageView, index: dict[str, object]) -> tuple[object, str] | None:
+    """The first registry brand the page presents itself as, when the host is not that brand's domain."""
+    if not _unofficial(page):
+        return None
+    for brand, _where, text in brands_shown(page, index):
+        if page.host is not None and page.host.registered_domain in brand.known_legit:  # type: ignore[attr-defined]
+            continue
+        return brand, text
+    return None
+
+
+class WidgetParams(_Params):
+    require_fields: list[Kind] = PField(default_factory=lambda: list(CARD_DATA),
+                                        description="The page must also ask for one of these kinds of card data.")
+    require_brand: bool = PField(True, description="And present itself as a registry brand off that brand's domain.")
+
+
+@matcher("page_support_widget", "page", WidgetParams)
+def _build_widget(p: WidgetParams, res: Resources) -> PageFn:
+    """A support-chat widget (jivosite, tawk.to, livechat, crisp ..., a chat block or an "Онлайн-консультант"
+    caption) on a page that asks for card data off any official domain and, by default, poses as a
+    registry brand; evidence is the widget. A widget alone is never a finding: shops use them too."""
+    index = _brand_index(res)
+
+    def run(page: PageView) -> Iterator[Hit]:
+        if not page.widgets or not _unofficial(page):
+            return
+        need = _has_any(page, p.require_fields)
+        if need is None:
+            return
+        brand = _brand_off_domain(page, index) if p.require_brand else None
+        if p.require_brand and brand is None:
+            return
+        b = brand[0] if brand else None
+        yield Hit(evidence=page.widgets[0], brand=getattr(b, "id", None),
+                  vars={"widget": page.widgets[0], "field": need[1], "brand": getattr(b, "name", ""),
+                        "host": page.host.unicode if page.host else page.url})
+
+    return run
+
+
+_TRANSLIT = str.maketrans({
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z", "и": "i", "й": "y",
+    "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f",
+    "х": "h", "ц": "c", "ч": "ch", "ш": "sh", "щ": "sch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu", "я": "ya",
+})
+
+
+#: Generic words kits put in their domains (translit): a page saying "Оплата доставки" on
+#: cdek-oplata.ru.com names no site of its own.
+_GENERIC = frozenset("""
+dostavka dostavki dostavku oplata oplaty oplatu oplate sdelka sdelki sdelku bezopasnaya bezopasnoy poluchenie
+polucheniya poluchit zakaz zakaza karta karty kartu dengi sredstva perevod vyplata vozvrat podtverzhdenie
+secure payment payments delivery order orders safe deal card cards cash money confirm verify verification
+service servis online onlayn shop magazin help support bank tracking track dostawa platnosc oferta refund
+receive funds transfer checkout booking bronirovanie
+""".split())
+
+
+def names_itself(page: PageView, index: dict[str, object]) -> str | None:
+    """A name from the title, og:site_name, logo or first headings (not a registry brand's) that the host
+    also carries — the page says whose it is ("Веломир" on velomir-shop.ru). Kit pages name nobody or
+    somebody else."""
+    if page.host is None or not page.host.registered_domain:
+        return None
+    host = re.sub(r"[^a-z0-9]", "", page.host.registered_domain.split(".")[0].lower())
+    if len(host) < 3:
+        return None
+    sources = [page.title, page.site_name, *page.logos[:10], *page.headings[:3]]
+    for text in sources:
+        for w in _WORD_RE.findall(normalize_text(text[:300]).text) if text else ():
+            lat = w.translate(_TRANSLIT)
+            if len(w) < 4 or w in index or lat in _GENERIC:
+                continue
+            if lat in host or (len(host) >= 4 and host in lat):
+                return text
+    return None
+
+
+class ShellParams(_Params):
+    kinds: list[Kind] = PField(default_factory=lambda: ["cvc", "expiry", "balance"],
+                               description="The main form asks for the card number and one of these.")
+    max_links: int = PField(3, ge=0, le=50, description="At most this many links outside the main form.")
+    max_text_outside: int = PField(300, ge=0, description="At most this many characters of text outside it.")
+    min_share: float = PField(0.2, ge=0, le=1, description="The form holds at least this share of the page's text.")
+    unless_named: bool = PField(True, description="Not when the page names its own site (title/logo word in the host).")
+
+
+@matcher("page_form_shell", "page", ShellParams)
+def _build_shell(p: ShellParams, res: Resources) -> PageFn:
+    """The page is a thin shell around one card form: the main form asks for the card number and CVV,
+    expiry or balance, few links and little text stand outside it, the host is no official domain, and
+    the page does not name its own site; evidence is the measure."""
+    index = _brand_index(res)
+
+    def run(page: PageView) -> Iterator[Hit]:
+        main = page.main_form
+        if main is None or not _unofficial(page):
+            return
+        kinds = {k: ev for f in page.fields if f.form == main for k, ev in kinds_of(f).items()}
+        if "number" not in kinds or not any(k in kinds for k in p.kinds):
+            return
+        outside_links = sum(1 for x in page.links if x.form != main and not x.href.startswith(("javascript:", "#")))
+        # what the form says: its visible text plus its placeholders (kits often label fields only so)
+        held = sum(len(f.placeholder) for f in page.fields if f.form == main)
+        total = len(page.text) + sum(len(f.placeholder) for f in page.fields)
+        inside = page.forms[main].text + held
+        outside = max(0, total - inside)
+        share = inside / total if total else 1.0
+        if outside_links > p.max_links or outside > p.max_text_outside or share < p.min_share:
+            return
+        if p.unless_named and names_itself(page, index):
+            return
+        ev = f"{share:.0%} of the text in the card form, {outside_links} links outside it"
+        yield Hit(evidence=ev, vars={"share": f"{share:.0%}", "links": str(outside_links), "field": kinds["number"],
+                                     "host": page.host.unicode if page.host else page.url})
+
+    return run
+
+
+class ButtonParams(NearParams):
+    max_words: int = PField(5, ge=1, le=12, description="The button's whole text is at most this many words.")
+    absent_fields: list[Kind] = PField(default_factory=lambda: list(CARD_DATA),
+                                       description="The page asks for none of these (else the form rules judge it).")
+    require_brand: bool = PField(True, description="And presents itself as a registry brand off that brand's domain.")
+
+
+@matcher("page_button", "page", ButtonParams)
+def _build_button(p: ButtonParams, res: Resources) -> PageFn:
+    """A button or link whose short text is the call (``near`` terms, e.g. "Получить деньги") on a page that
+    asks for no card data yet, off any official domain and, by default, posing as a registry brand: the
+    landing page of a kit, whose next step is the card form; evidence is the button text."""
+    near = _build_near(NearParams(**p.model_dump(include=set(NearParams.model_fields))), res)
+    index = _brand_index(res)
+
+    def run(page: PageView) -> Iterator[Hit]:
+        if not _unofficial(page) or _has_any(page, p.absent_fields) is not None:
+            return
+        brand = _brand_off_domain(page, index) if p.require_brand else None
+        if p.require_brand and brand is None:
+            return
+        for text in (*page.buttons, *(x.text for x in page.links if x.text)):
+            if not text or len(text.split()) > p.max_words:
+                continue
+            norm = normalize_text(text[:200])
+            if any(near(MessageView(text=text, norm=norm))):
+                b = brand[0] if brand else None
+                yield Hit(evidence=text[:100], brand=getattr(b, "id", None),
+                          vars={"button": text[:100], "brand": getattr(b, "name", ""),
+                                "official": getattr(b, "main_domain", ""),
+                                "host": page.host.unicode if page.host else page.url})
+                return
+
+    return run
