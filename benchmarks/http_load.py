@@ -11,14 +11,17 @@ Prints, on the realistic chat mix of benchmarks/scan_throughput.py:
      the answers do, and latency counts from the scheduled time, so queueing is not hidden);
   5. the cost of handing one scan to a thread (run_in_executor) versus calling it inline.
 Only 127.0.0.1; every phase is bounded in time (--seconds, at most 30) and in requests.
-The load generator is a minimal HTTP/1.1 keep-alive client on asyncio streams (an aiohttp client
-saturates a core before the server does). Asserts nothing; report the machine with the figures.
+The load generator is a minimal HTTP/1.1 keep-alive client on a bare asyncio Protocol (an aiohttp
+client, or even asyncio streams, saturate a core before the server does); the open loop is all callbacks.
+Each closed-loop phase also prints the server's CPU time per request and how busy its core was (below
+~95%: the generator or another job set the rate), and the load average is printed (report contention). Asserts nothing; report the machine with the figures.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import json
 import os
 import platform
@@ -41,31 +44,64 @@ MAX_SECONDS = 30.0
 # --------------------------------------------------------------------------- a minimal HTTP client
 
 
-class Conn:
-    """One keep-alive HTTP/1.1 connection; ``post`` sends a JSON body and returns (status, body)."""
+class _Client(asyncio.Protocol):
+    """The reading side of one connection: buffers bytes, completes the waiting future per response."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, port: int):
-        self.reader, self.writer, self.port = reader, writer, port
+    def __init__(self) -> None:
+        self.buf = bytearray()
+        self.waiter: asyncio.Future[tuple[int, bytes]] | None = None
+        self.need = -1  # bytes of the current response (head + body) once its head is complete
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        if self.need < 0:
+            end = self.buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            m = _CONTENT_LENGTH.search(self.buf, 0, end + 2)
+            self.need = end + 4 + (int(m.group(1)) if m else 0)
+            self.head = end + 4
+        if len(self.buf) >= self.need:
+            status = int(self.buf[9:12])
+            body = bytes(self.buf[self.head : self.need])
+            del self.buf[: self.need]
+            self.need = -1
+            if self.waiter is not None and not self.waiter.done():
+                self.waiter.set_result((status, body))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_exception(exc or ConnectionResetError("connection closed"))
+
+
+_CONTENT_LENGTH = re.compile(rb"(?i)\r\ncontent-length: *(\d+)")
+
+
+class Conn:
+    """One keep-alive HTTP/1.1 connection; ``post`` sends a JSON body and returns (status, body).
+    A bare asyncio Protocol (no StreamReader): the generator must stay well ahead of the server."""
+
+    def __init__(self, transport: asyncio.Transport, proto: _Client, port: int):
+        self.transport, self.proto, self.port = transport, proto, port
+        self.loop = asyncio.get_running_loop()
+        self.prefix = f"Host: {HOST}:{port}\r\nContent-Type: application/json\r\nContent-Length: ".encode()
 
     @classmethod
     async def open(cls, port: int) -> Conn:
-        reader, writer = await asyncio.open_connection(HOST, port)
-        return cls(reader, writer, port)
+        transport, proto = await asyncio.get_running_loop().create_connection(_Client, HOST, port)
+        return cls(transport, proto, port)  # type: ignore[arg-type]
 
     async def post(self, path: str, body: bytes) -> tuple[int, bytes]:
-        head = (
-            f"POST {path} HTTP/1.1\r\nHost: {HOST}:{self.port}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n"
-        ).encode()
-        self.writer.write(head + body)
-        raw = await self.reader.readuntil(b"\r\n\r\n")
-        status = int(raw[9:12])
-        m = re.search(rb"(?i)\r\ncontent-length: *(\d+)", raw)
-        data = await self.reader.readexactly(int(m.group(1))) if m else b""
-        return status, data
+        waiter = self.proto.waiter = self.loop.create_future()
+        self.transport.write(b"POST %s HTTP/1.1\r\n%s%d\r\n\r\n%s" % (path.encode(), self.prefix, len(body), body))
+        return await waiter
 
     def close(self) -> None:
-        self.writer.close()
+        self.transport.close()
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -100,39 +136,56 @@ async def closed_loop(port: int, bodies: list[bytes], path: str, connections: in
 
 
 async def open_loop(port: int, bodies: list[bytes], rate: float, seconds: float, connections: int) -> dict:
-    """Requests leave at ``rate``/s on a fixed schedule over a pool of ``connections``."""
-    pool: asyncio.Queue[Conn] = asyncio.Queue()
-    for _ in range(connections):
-        pool.put_nowait(await Conn.open(port))
+    """Requests leave at ``rate``/s on a fixed schedule over a pool of ``connections``.
+
+    All callbacks, no task per request: the scheduler sends each request at its due time on a free
+    connection (or, when all are busy, queues it and the next connection to get its answer sends it
+    at once); latency counts from the due time, so neither queueing nor a late send is hidden.
+    """
+    loop = asyncio.get_running_loop()
+    conns = [await Conn.open(port) for _ in range(connections)]
     n = int(rate * seconds)
     latencies: list[float] = []
     errors = 0
-    tasks: set[asyncio.Task] = set()
+    free: list[Conn] = list(conns)
+    pending: collections.deque[tuple[int, float]] = collections.deque()
+    finished = loop.create_future()
+    perf = time.perf_counter
 
-    async def one(i: int, due: float) -> None:
+    def send(conn: Conn, i: int, due: float) -> None:
+        waiter = conn.proto.waiter = loop.create_future()
+        waiter.add_done_callback(lambda f: answered(conn, due, f))
+        body = bodies[i % len(bodies)]
+        conn.transport.write(b"POST /v1/scan HTTP/1.1\r\n%s%d\r\n\r\n%s" % (conn.prefix, len(body), body))
+
+    def answered(conn: Conn, due: float, f: asyncio.Future) -> None:
         nonlocal errors
-        conn = await pool.get()
-        try:
-            status, _ = await conn.post("/v1/scan", bodies[i % len(bodies)])
-        finally:
-            pool.put_nowait(conn)
-        errors += status != 200
-        latencies.append(time.perf_counter() - due)
+        latencies.append(perf() - due)
+        if f.exception() is not None or f.result()[0] != 200:
+            errors += 1
+        if pending:
+            send(conn, *pending.popleft())
+        else:
+            free.append(conn)
+        if len(latencies) == n and not finished.done():
+            finished.set_result(None)
 
-    start = time.perf_counter() + 0.05
+    start = perf() + 0.05
     for i in range(n):
         due = start + i / rate
         while True:  # sleep coarsely, then spin for sub-millisecond send times
-            ahead = due - time.perf_counter()
+            ahead = due - perf()
             if ahead <= 0:
                 break
             await asyncio.sleep(ahead - 0.0015 if ahead > 0.002 else 0)
-        task = asyncio.create_task(one(i, due))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-    await asyncio.wait_for(asyncio.gather(*tasks), timeout=MAX_SECONDS)
-    while not pool.empty():
-        pool.get_nowait().close()
+        if free:
+            send(free.pop(), i, due)
+        else:
+            pending.append((i, due))
+    if n:
+        await asyncio.wait_for(finished, timeout=MAX_SECONDS)
+    for conn in conns:
+        conn.close()
     lat = sorted(latencies)
     return {
         "sent": n,
@@ -214,6 +267,22 @@ async def first_scan(port: int, t0: float) -> float:
     return float("nan")
 
 
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds the process has used (/proc/PID/stat), NaN where unavailable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def loadavg() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "?"
+
+
 def rss_mb(pid: int) -> float:
     try:
         text = Path(f"/proc/{pid}/status").read_text()
@@ -255,11 +324,21 @@ async def main_async(args: argparse.Namespace) -> None:
             # warm up (link cache, allocator), then measure
             await closed_loop(port, singles, "/v1/scan", args.connections, min(1.0, seconds))
             print(f"RSS after warm-up: {rss_mb(proc.pid):.0f} MB (supervisor process; workers fork from it)")
+            print(f"load average before the phases: {loadavg()} (other jobs on the machine skew every figure)")
+            c0 = cpu_s(proc.pid)
             n, bad, el = await closed_loop(port, singles, "/v1/scan", args.connections, seconds)
+            busy = (cpu_s(proc.pid) - c0) / el
             sat = n / el
             print(f"single scans, {args.connections} connections, closed loop: {sat:,.0f} req/s ({n} in {el:.1f} s, {bad} non-200)")
+            print(
+                f"  server CPU {busy * el / n * 1e6:.0f} µs per request, {busy:.0%} of a core busy"
+                f" (below ~95%: the load generator or another job, not the server, was the limit)"
+            )
+            c0 = cpu_s(proc.pid)
             n, bad, el = await closed_loop(port, batches, "/v1/scan/batch", 2, seconds)
+            busy = (cpu_s(proc.pid) - c0) / el
             print(f"batch of {b}, 2 connections, closed loop: {n * b / el:,.0f} messages/s ({n} batches, {bad} non-200)")
+            print(f"  server CPU {busy * el / max(1, n * b) * 1e6:.0f} µs per message, {busy:.0%} of a core busy")
             for share in (0.5, 0.75, 1.0):
                 rate = round(sat * share)
                 r = await open_loop(port, singles, rate, min(seconds, 10.0), args.connections)
@@ -268,7 +347,7 @@ async def main_async(args: argparse.Namespace) -> None:
                     f"p50 {r['p50_ms']:.2f} ms, p90 {r['p90_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, "
                     f"max {r['max_ms']:.1f} ms ({r['sent']} sent, {r['errors']} non-200)"
                 )
-            print(f"RSS after the run: {rss_mb(proc.pid):.0f} MB")
+            print(f"RSS after the run: {rss_mb(proc.pid):.0f} MB; load average {loadavg()}")
         finally:
             proc.send_signal(signal.SIGTERM)
             try:

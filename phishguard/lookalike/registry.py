@@ -224,7 +224,8 @@ def _load_yaml(path_or_text: str | Path) -> Any:
         text = Path(path_or_text).read_text(encoding="utf-8")
     else:
         text = str(path_or_text)
-    return yaml.safe_load(text)
+    # libyaml's safe loader: same result as yaml.safe_load, ~10x faster on brands.yaml
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
 
 
 def default_registry_path() -> Path:

@@ -47,6 +47,9 @@ __all__ = ["WORDS", "Analysis", "NearParams", "Term", "TermSet", "WordIndex", "W
 TOKEN_RE = re.compile(r"[^\W_]+")
 #: What ends a sentence (see :meth:`Analysis._split`); the group keeps the separators in ``split``.
 SENTENCE_SPLIT_RE = re.compile(r"([!?;\n]+|\.(?=\s))")
+#: Tokens and sentence ends, in text order (one scan; see :meth:`Analysis._split`).
+TOKEN_OR_END_RE = re.compile(r"[^\W_]+|[!?;\n]+|\.(?=\s)")
+_END_CHARS = frozenset("!?;\n.")
 
 
 def _is_abbreviation(word: str) -> bool:
@@ -204,7 +207,7 @@ class Analysis:
     when a rule gets past ``present``; character spans and sentence numbers likewise, on demand.
     """
 
-    __slots__ = ("_hits", "_memo", "_sentences", "_spans", "_words", "norm", "present")
+    __slots__ = ("_hits", "_ids_at", "_memo", "_phrases", "_sentences", "_spans", "_words", "norm", "present")
 
     def __init__(self, norm: NormText, memo: _Memo):
         self.norm = norm
@@ -213,27 +216,49 @@ class Analysis:
         self._words: list[str] | None = None
         self._sentences: list[int] | None = None
         self._hits: dict[int, list[int]] | None = None
-        self._spans: list[tuple[int, int]] | None = None
+        self._ids_at: list[tuple[int, ...]] = []  # per word, the pattern ids it matches (with ``hits``)
+        self._phrases: dict[tuple[int, ...], list[Occurrence]] = {}  # phrase occurrences, per message
+        self._spans: list[int] | None = None  # start offsets of the first words (see ``_start``)
 
     def _split(self) -> None:
-        """Words and their sentence numbers, from one split of the text into sentences.
+        """Words, their sentence numbers and the pattern ids of each word, from one regex pass.
 
         A sentence ends at ``! ? ;`` or a newline, and at ``.`` followed by a space unless the word
         before it is a short abbreviation (``руб.``, ``ул.``: three letters or fewer). Dots inside
         ``avito.ru-deal.icu`` or ``3.5`` end nothing.
+
+        ``TOKEN_OR_END_RE`` finds the tokens and the sentence ends in text order (they share no
+        character, so this is ``SENTENCE_SPLIT_RE.split`` then ``TOKEN_RE.findall`` on each part, in
+        one scan); ``hits`` (pattern id -> word indices) is filled in the same loop.
         """
-        parts = SENTENCE_SPLIT_RE.split(self.norm.text)  # [text, separator, text, separator, ..., text]
         words: list[str] = []
         sentences: list[int] = []
+        ids_at: list[tuple[int, ...]] = []
+        hits: dict[int, list[int]] = {}
+        memo = self._memo
+        get = hits.get
         n = 0
-        for k in range(0, len(parts), 2):
-            found = TOKEN_RE.findall(parts[k])
-            if found:
-                words.extend(found)
-                sentences.extend([n] * len(found))
-            if k + 1 < len(parts) and (parts[k + 1] != "." or not (found and _is_abbreviation(found[-1]))):
-                n += 1
-        self._words, self._sentences = words, sentences
+        last: str | None = None  # the last word since the last sentence end
+        i = 0
+        for item in TOKEN_OR_END_RE.findall(self.norm.text):
+            if item[0] in _END_CHARS:
+                if item != "." or last is None or not (last.isalpha() and len(last) <= 3):
+                    n += 1
+                last = None
+                continue
+            last = item
+            words.append(item)
+            sentences.append(n)
+            ids = memo[item]
+            ids_at.append(ids)
+            for pid in ids:
+                found = get(pid)
+                if found is None:
+                    hits[pid] = [i]
+                else:
+                    found.append(i)
+            i += 1
+        self._words, self._sentences, self._ids_at, self._hits = words, sentences, ids_at, hits
 
     @property
     def words(self) -> list[str]:
@@ -250,29 +275,41 @@ class Analysis:
 
     @property
     def hits(self) -> dict[int, list[int]]:
-        """Per pattern id, the indices of the words it matches."""
+        """Per pattern id, the indices of the words it matches (increasing)."""
         if self._hits is None:
-            hits: dict[int, list[int]] = {}
-            for i, ids in enumerate(map(self._memo.__getitem__, self.words)):
-                for pid in ids:
-                    found = hits.get(pid)
-                    if found is None:
-                        hits[pid] = [i]
-                    else:
-                        found.append(i)
-            self._hits = hits
-        return self._hits
+            self._split()
+        return self._hits  # type: ignore[return-value]
+
+    def _start(self, k: int) -> int:
+        """Character offset of word ``k`` in the normalized text.
+
+        Found by ``str.find`` from the end of the previous word: only non-token characters stand
+        between two words, so the first occurrence of word ``k`` after word ``k - 1`` is word ``k``.
+        """
+        starts = self._spans
+        if starts is None:
+            starts = self._spans = []  # type: ignore[assignment]
+        if k >= len(starts):
+            words, find = self.words, self.norm.text.find
+            j = len(starts)
+            pos = starts[-1] + len(words[j - 1]) if j else 0  # type: ignore[operator]
+            while j <= k:
+                pos = find(words[j], pos)
+                starts.append(pos)  # type: ignore[arg-type]
+                pos += len(words[j])
+                j += 1
+        return starts[k]  # type: ignore[return-value]
 
     def spans(self) -> list[tuple[int, int]]:
         """Character span of each word in the normalized text."""
-        if self._spans is None:
-            self._spans = [m.span() for m in TOKEN_RE.finditer(self.norm.text)]
-        return self._spans
+        words = self.words
+        if words:
+            self._start(len(words) - 1)
+        return [(st, st + len(w)) for st, w in zip(self._spans or (), words)]  # type: ignore[arg-type]
 
     def evidence(self, first: int, last: int) -> str:
         """The original text from word ``first`` to word ``last`` (inclusive)."""
-        spans = self.spans()
-        return self.norm.original_slice(spans[first][0], spans[last][1])
+        return self.norm.original_slice(self._start(first), self._start(last) + len(self.words[last]))
 
 
 def analyze(norm: NormText, index: WordIndex = WORDS) -> Analysis:
@@ -313,6 +350,26 @@ class Term:
         return [(i, i + len(sets)) for i in first if all(i + k + 1 in s for k, s in enumerate(sets))]
 
 
+def _phrase_occurrences(ids: tuple[int, ...], first: list[int], ids_at: list[tuple[int, ...]]) -> list[Occurrence]:
+    """Where the phrase ``ids`` occurs, given the positions of its first word and each word's pattern ids
+    (the same as :meth:`Term.occurrences`, without building sets)."""
+    k = len(ids) - 1
+    last = len(ids_at) - k
+    if k == 1:
+        second = ids[1]
+        return [(i, i + 1) for i in first if i < last and second in ids_at[i + 1]]
+    rest = ids[1:]
+    out = []
+    for i in first:
+        if i < last:
+            for j, pid in enumerate(rest, i + 1):
+                if pid not in ids_at[j]:
+                    break
+            else:
+                out.append((i, i + k))
+    return out
+
+
 def compile_term(spec: str, index: WordIndex = WORDS) -> Term:
     words = spec.split()
     if not words:
@@ -346,13 +403,28 @@ class TermSet:
     def occurrences(self, a: Analysis) -> list[Occurrence]:
         """Where any term occurs: sorted, each (first word, last word) once."""
         present = a.present
-        if self.anchors.isdisjoint(present):
+        single = self.single & present
+        firsts = self.phrase_firsts & present if self.phrase_firsts else ()
+        if not single and not firsts:
             return []
-        hits = a.hits
-        found = {(i, i) for pid in self.single & present for i in hits[pid]}
-        for pid in self.phrase_firsts & present:
+        hits = a._hits
+        if hits is None:
+            a._split()
+            hits = a._hits
+        if not firsts:
+            if len(single) == 1:  # the common case: one word pattern of the slot in the message
+                for pid in single:
+                    return [(i, i) for i in hits[pid]]
+            return [(i, i) for i in sorted({i for pid in single for i in hits[pid]})]
+        found = {(i, i) for pid in single for i in hits[pid]}
+        cache = a._phrases
+        for pid in firsts:
             for term in self.phrases[pid]:
-                found.update(term.occurrences(hits))
+                ids = term.ids
+                occ = cache.get(ids)
+                if occ is None:
+                    occ = cache[ids] = _phrase_occurrences(ids, hits[pid], a._ids_at)
+                found.update(occ)
         return sorted(found)
 
 
@@ -410,7 +482,9 @@ class _Near:
     gate: str = "near"  # the engine skips this rule unless every anchor is present (matchers.GATES)
 
     def __call__(self, msg: MessageView) -> tuple[Hit, ...]:
-        a = _analysis_of(msg)
+        a = msg.memo.get("near")
+        if a is None or a._memo is not WORDS.memo:
+            a = _analysis_of(msg)
         present = a.present
         if not present:
             return ()
@@ -420,20 +494,114 @@ class _Near:
         return self._search(a)
 
     def _search(self, a: Analysis) -> tuple[Hit, ...]:
-        occ = [slot.occurrences(a) for slot in self.slots]
-        if not all(occ):
-            return ()
+        occ = []
+        for slot in self.slots:
+            found = slot.occurrences(a)
+            if not found:
+                return ()
+            occ.append(found)
+        p = self.p
+        within = p.within
+        if len(occ) == 2:
+            windows = self._windows2(occ, within, p.ordered)
+        elif len(occ) == 3:
+            windows = self._windows3(occ, within, p.ordered)
+        else:
+            windows = self._windows(occ)
         guards: list[Occurrence] | None = None  # looked up only once a window is found
-        sentences = a.sentences if self.p.sentence else None
-        for lo, hi in self._windows(occ):
+        sentences = a.sentences if p.sentence else None
+        w = p.unless_within
+        for lo, hi in windows:
             if sentences is not None and sentences[lo] != sentences[hi]:
                 continue
             if guards is None:
                 guards = self.unless.occurrences(a)
-            if guards and self._guarded(lo, hi, guards):
+            if guards:
+                top, bottom = hi + w, lo - w
+                for g_start, g_end in guards:
+                    if g_start <= top and g_end >= bottom:
+                        break
+                else:
+                    return (Hit(evidence=a.evidence(lo, hi)),)
                 continue
             return (Hit(evidence=a.evidence(lo, hi)),)
         return ()
+
+    # The window search: around each occurrence of the rarest slot (the first such slot), the other
+    # slots' occurrences that fit in a window of ``within`` words with it, nearest first; the first
+    # combination (slot 0 varying slowest) that is non-overlapping (in slot order when ``ordered``) and
+    # spans at most ``within`` words is the first window. ``_windows`` is the general form;
+    # ``_windows2``/``_windows3`` are the same search unrolled for two and three slots (no generators
+    # of generators, no ``product``), yielding the same windows in the same order.
+
+    @staticmethod
+    def _windows2(occ: list[list[Occurrence]], within: int, ordered: bool) -> Iterator[Occurrence]:
+        o0, o1 = occ
+        pivot = 1 if len(o1) < len(o0) else 0
+        for ps, pe in occ[pivot]:
+            lo_lim, hi_lim = pe - within + 1, ps + within - 1
+            other = [o for o in (o0 if pivot else o1) if o[0] >= lo_lim and o[1] <= hi_lim]
+            if not other:
+                continue
+            if len(other) > 1:
+                other.sort(key=lambda o: abs(o[0] - ps))
+            for qs, qe in other:
+                if pivot:
+                    as_, ae, bs, be = qs, qe, ps, pe
+                else:
+                    as_, ae, bs, be = ps, pe, qs, qe
+                lo = min(bs, as_)
+                hi = max(be, ae)
+                if hi - lo + 1 > within:
+                    continue
+                if ordered:
+                    if ae < bs:
+                        yield lo, hi
+                elif ae < bs or be < as_:
+                    yield lo, hi
+
+    @staticmethod
+    def _windows3(occ: list[list[Occurrence]], within: int, ordered: bool) -> Iterator[Occurrence]:
+        n0, n1, n2 = len(occ[0]), len(occ[1]), len(occ[2])
+        pivot = 0
+        if n1 < n0:
+            pivot, n0 = 1, n1
+        if n2 < n0:
+            pivot = 2
+        for ps, pe in occ[pivot]:
+            lo_lim, hi_lim = pe - within + 1, ps + within - 1
+            near = []
+            for k in (0, 1, 2):
+                if k == pivot:
+                    near.append(((ps, pe),))
+                    continue
+                cands = [o for o in occ[k] if o[0] >= lo_lim and o[1] <= hi_lim]
+                if not cands:
+                    break
+                if len(cands) > 1:
+                    cands.sort(key=lambda o: abs(o[0] - ps))
+                near.append(cands)
+            else:
+                c0, c1, c2 = near
+                for as_, ae in c0:
+                    for bs, be in c1:
+                        if ordered:
+                            if ae >= bs:
+                                continue
+                        elif not (ae < bs or be < as_):
+                            continue
+                        lo01 = min(bs, as_)
+                        hi01 = max(be, ae)
+                        for cs, ce in c2:
+                            lo = min(cs, lo01)
+                            hi = max(ce, hi01)
+                            if hi - lo + 1 > within:
+                                continue
+                            if ordered:
+                                if be < cs:
+                                    yield lo, hi
+                            elif (ae < cs or ce < as_) and (be < cs or ce < bs):
+                                yield lo, hi
 
     def _windows(self, occ: list[list[Occurrence]]) -> Iterator[Occurrence]:
         """Spans (first, last word) of one occurrence per slot: non-overlapping, in slot order when

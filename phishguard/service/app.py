@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
@@ -16,14 +15,12 @@ from aiohttp import web
 from ..scanner import Scanner
 from ..settings import Settings
 from . import handlers
-from .errors import error_middleware
-from .middlewares import ACCESS, guard_middleware, observe_middleware
-from .openapi import build_openapi
+from .middlewares import ACCESS, access_policy, service_middleware
 from .state import STATE, ServiceState
 
 __all__ = ["STATE", "create_app"]
 
-# (method, path, handler, access class used by guard_middleware)
+# (method, path, handler, access class used by the guard of service_middleware)
 ROUTES = (
     ("POST", "/v1/scan", handlers.scan, "scan"),
     ("POST", "/v1/scan/batch", handlers.scan_batch, "scan"),
@@ -46,13 +43,13 @@ def create_app(
     reload (default: the same settings, rules re-read from disk)."""
     limits = settings.service.limits
     app = web.Application(
-        middlewares=[observe_middleware, error_middleware, guard_middleware],
+        middlewares=[service_middleware],  # observe + errors + guard in one layer (see middlewares.py)
         client_max_size=max(limits.max_body_bytes, limits.max_batch_body_bytes),
     )
     state = ServiceState.build(settings, reload_settings)
-    state.openapi = json.dumps(build_openapi(), ensure_ascii=False).encode("utf-8")
     app[STATE] = state
     app[ACCESS] = {path: access for _, path, _, access in ROUTES}
+    state.policy = access_policy(app[ACCESS], settings.service)
     for method, path, handler, _ in ROUTES:
         app.router.add_route(method, path, handler)
 

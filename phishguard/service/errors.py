@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 
-__all__ = ["ApiError", "error_middleware", "error_response"]
+__all__ = ["ApiError", "error_middleware", "error_response", "response_for"]
 
 log = logging.getLogger("phishguard.service")
 
@@ -61,19 +61,25 @@ def _from_http(exc: web.HTTPException) -> web.Response:
     return error_response(status, code, message, headers)
 
 
+def response_for(request: web.Request, exc: Exception) -> web.Response:
+    """The SPEC error answer for ``exc`` raised while handling ``request``; re-raises what must not
+    be answered (redirects and other non-error HTTP exceptions, a client that went away)."""
+    if isinstance(exc, ApiError):
+        return error_response(exc.status, exc.code, exc.message, exc.headers)
+    if isinstance(exc, web.HTTPException):
+        if exc.status < 400:  # redirects and the like pass through unchanged
+            raise exc
+        return _from_http(exc)
+    if isinstance(exc, ConnectionResetError):  # the client went away: nobody to answer
+        raise exc
+    log.error("internal error on %s %s", request.method, request.path, exc_info=exc)
+    return error_response(500, "internal", "internal error")
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Turn every failure into the SPEC error body; never a traceback on the wire."""
     try:
         return await handler(request)
-    except ApiError as exc:
-        return error_response(exc.status, exc.code, exc.message, exc.headers)
-    except web.HTTPException as exc:
-        if exc.status < 400:  # redirects and the like pass through unchanged
-            raise
-        return _from_http(exc)
-    except ConnectionResetError:  # the client went away: nobody to answer
-        raise
-    except Exception:
-        log.exception("internal error on %s %s", request.method, request.path)
-        return error_response(500, "internal", "internal error")
+    except Exception as exc:  # noqa: BLE001 - response_for re-raises what must not be answered
+        return response_for(request, exc)

@@ -19,7 +19,6 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.multiprocess import MultiProcessCollector
 
 __all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
 
@@ -69,6 +68,7 @@ class Metrics:
         self._request_children: dict[tuple[str, int], tuple[Any, Any]] = {}
         self._verdict_children: dict[str, Any] = {}
         self._rule_children: dict[tuple[str, str], Any] = {}
+        self._rejected_children: dict[str, Any] = {}
 
     def set_versions(self, rules_version: str, models: Iterable[str] = ()) -> None:
         labels = (rules_version, ",".join(sorted(models)) or "none")
@@ -86,6 +86,12 @@ class Metrics:
         children[0].inc()
         children[1].observe(seconds)
 
+    def count_rejected(self, code: str) -> None:
+        child = self._rejected_children.get(code)
+        if child is None:
+            child = self._rejected_children[code] = self.rejected.labels(code)
+        child.inc()
+
     def count_verdict(self, verdict: dict[str, Any]) -> None:
         name = verdict["verdict"]
         child = self._verdict_children.get(name)
@@ -102,6 +108,8 @@ class Metrics:
     def render(self) -> bytes:
         """The exposition text: this registry, or every worker's files in multiprocess mode."""
         if multiprocess_dir():
+            from prometheus_client.multiprocess import MultiProcessCollector
+
             registry = CollectorRegistry()
             MultiProcessCollector(registry)
             return generate_latest(registry)

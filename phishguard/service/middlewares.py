@@ -1,8 +1,15 @@
-"""Two middlewares around the one error middleware (``errors.error_middleware``):
+"""The service's one middleware, ``service_middleware``: what used to be three layers (observe,
+errors, guard) in one coroutine, since each aiohttp middleware layer costs a coroutine and a
+``functools.partial`` call per request. In order:
 
-* ``observe_middleware`` (outermost): latency and status metrics, the JSON access-log line;
-* ``guard_middleware`` (innermost): authentication, per-key rate, in-flight cap — by the access
-  class of the matched route (``scan``, ``admin``, ``health``, ``metrics``, ``openapi``).
+* observe (outermost): latency and status metrics, the JSON access-log line — always, even when the
+  handler raised or the client went away;
+* errors: every failure becomes SPEC §3's error body (``errors.response_for``);
+* guard (innermost): authentication, per-key rate, in-flight cap — by the access class of the
+  matched route (``scan``, ``admin``, ``health``, ``metrics``, ``openapi``).
+
+``observe_middleware`` / ``guard_middleware`` (and ``errors.error_middleware``) stay importable for
+callers that assemble their own stack; the app uses the combined one.
 """
 
 from __future__ import annotations
@@ -12,52 +19,45 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from .accesslog import log_request
+from .accesslog import ACCESS_LOGGER, log_request
 from .config import ApiKey
-from .errors import ApiError
+from .errors import ApiError, error_middleware, response_for
 from .keys import parse_bearer
 from .limits import retry_after
 from .state import LOG, STATE, TENANT, ServiceState
 
-__all__ = ["ACCESS", "guard_middleware", "observe_middleware"]
+__all__ = ["ACCESS", "guard_middleware", "observe_middleware", "service_middleware"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 ACCESS = web.AppKey("phishguard_access", dict)  # canonical path -> access class
 LOCAL_TENANT = "local"
 
+# what the guard does for an access class (precomputed per app: ServiceState.policy)
+OPEN, AUTH, AUTH_ADMIN, AUTH_LIMITED = 0, 1, 2, 3
+
+_perf_counter = time.perf_counter
+
+
+def access_policy(access: dict[str, str], svc: object) -> dict[str, int]:
+    """Canonical path -> OPEN / AUTH / AUTH_LIMITED / AUTH_ADMIN, from the access classes and settings."""
+    opened = {"health": svc.open_health, "metrics": svc.open_metrics, "openapi": svc.open_openapi}  # type: ignore[attr-defined]
+    policy = {}
+    for path, cls in access.items():
+        if opened.get(cls, False):
+            policy[path] = OPEN
+        elif cls == "admin":
+            policy[path] = AUTH_ADMIN
+        elif cls == "scan":
+            policy[path] = AUTH_LIMITED
+        else:
+            policy[path] = AUTH
+    return policy
+
 
 def _endpoint(request: web.Request) -> str:
     resource = request.match_info.route.resource
     return resource.canonical if resource is not None else "unmatched"
-
-
-@web.middleware
-async def observe_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Time the request; count it by endpoint and status; write its access-log line."""
-    t0 = time.perf_counter()
-    info: dict = {}
-    request[LOG] = info
-    status = 499  # the client went away (or the handler was cancelled) before an answer
-    try:
-        response = await handler(request)
-        status = response.status
-        return response
-    finally:
-        elapsed = time.perf_counter() - t0
-        state = request.app[STATE]
-        endpoint = _endpoint(request)
-        state.metrics.observe(endpoint, status, elapsed)
-        if state.settings.service.access_log:
-            record = {
-                "method": request.method,
-                "path": endpoint if endpoint != "unmatched" else request.path[:200],
-                "status": status,
-                "latency_ms": round(elapsed * 1000.0, 3),
-                "tenant": request.get(TENANT),
-            }
-            record.update(info)
-            log_request(record)
 
 
 def _authenticate(state: ServiceState, request: web.Request, need_admin: bool) -> str:
@@ -74,36 +74,98 @@ def _authenticate(state: ServiceState, request: web.Request, need_admin: bool) -
     return entry.tenant
 
 
-@web.middleware
-async def guard_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def _guarded(state: ServiceState, policy: int, request: web.Request, handler: Handler) -> web.StreamResponse:
     """Authenticate, then apply the per-key rate and the in-flight cap to /v1 endpoints."""
-    access = request.app[ACCESS].get(_endpoint(request))
-    if access is None:  # 404 / 405: let the router's error through
-        return await handler(request)
-    state = request.app[STATE]
-    svc = state.settings.service
-    opened = {"health": svc.open_health, "metrics": svc.open_metrics, "openapi": svc.open_openapi}
-    if opened.get(access, False):
-        return await handler(request)
-    tenant = _authenticate(state, request, need_admin=access == "admin")
+    tenant = _authenticate(state, request, need_admin=policy == AUTH_ADMIN)
     request[TENANT] = tenant
-    if access not in ("scan", "admin"):
+    if policy == AUTH:
         return await handler(request)
     wait = state.rate.acquire(tenant)
     if wait > 0:
-        state.metrics.rejected.labels("rate_limited").inc()
+        state.metrics.count_rejected("rate_limited")
         raise ApiError(429, "rate_limited", "too many requests for this key", {"Retry-After": retry_after(wait)})
     if not state.in_flight.enter():
-        state.metrics.rejected.labels("overloaded").inc()
+        state.metrics.count_rejected("overloaded")
         raise ApiError(
             503,
             "overloaded",
             "too many requests in flight; retry later",
-            {"Retry-After": str(svc.limits.retry_after_s)},
+            {"Retry-After": str(state.settings.service.limits.retry_after_s)},
         )
-    state.metrics.in_flight.inc()
+    gauge = state.metrics.in_flight
+    gauge.inc()
     try:
         return await handler(request)
     finally:
         state.in_flight.leave()
-        state.metrics.in_flight.dec()
+        gauge.dec()
+
+
+def _observe(state: ServiceState, request: web.Request, endpoint: str, status: int, elapsed: float, info: dict) -> None:
+    state.metrics.observe(endpoint, status, elapsed)
+    if state.access_log and ACCESS_LOGGER.isEnabledFor(20):  # logging.INFO
+        record = {
+            "method": request.method,
+            "path": endpoint if endpoint != "unmatched" else request.path[:200],
+            "status": status,
+            "latency_ms": round(elapsed * 1000.0, 3),
+            "tenant": request.get(TENANT),
+        }
+        record.update(info)
+        log_request(record)
+
+
+@web.middleware
+async def service_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Observe, map errors, guard: the three concerns above in one layer."""
+    t0 = _perf_counter()
+    info: dict = {}
+    request[LOG] = info
+    state = request.app[STATE]
+    resource = request.match_info.route.resource
+    endpoint = resource.canonical if resource is not None else "unmatched"
+    status = 499  # the client went away (or the handler was cancelled) before an answer
+    try:
+        try:
+            policy = state.policy.get(endpoint)
+            if policy is None or policy == OPEN:  # None: 404 / 405, let the router's error through
+                response = await handler(request)
+            else:
+                response = await _guarded(state, policy, request, handler)
+        except Exception as exc:  # noqa: BLE001 - response_for re-raises what must not be answered
+            response = response_for(request, exc)
+        status = response.status
+        return response
+    finally:
+        _observe(state, request, endpoint, status, _perf_counter() - t0, info)
+
+
+# ----------------------------------------------------------------- the separate layers (not used by the app)
+
+
+@web.middleware
+async def observe_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Time the request; count it by endpoint and status; write its access-log line."""
+    t0 = _perf_counter()
+    info: dict = {}
+    request[LOG] = info
+    status = 499
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    finally:
+        _observe(request.app[STATE], request, _endpoint(request), status, _perf_counter() - t0, info)
+
+
+@web.middleware
+async def guard_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Authenticate, then apply the per-key rate and the in-flight cap to /v1 endpoints."""
+    state = request.app[STATE]
+    policy = state.policy.get(_endpoint(request))
+    if policy is None or policy == OPEN:
+        return await handler(request)
+    return await _guarded(state, policy, request, handler)
+
+
+STACK = (observe_middleware, error_middleware, guard_middleware)  # equivalent to service_middleware

@@ -10,6 +10,7 @@ one worker there is no fork. Signals: SIGTERM/SIGINT stop accepting, finish requ
 from __future__ import annotations
 
 import asyncio
+import gc
 import ipaddress
 import logging
 import os
@@ -110,6 +111,7 @@ async def _run_worker(
     await runner.setup()
     site = web.SockSite(runner, sock)
     await site.start()
+    _freeze_heap()  # and what the app and its start-up made
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     tasks: set[asyncio.Task[object]] = set()
@@ -130,6 +132,18 @@ async def _run_worker(
         log.info("worker %d stopping: finishing requests in flight", os.getpid())
     finally:
         await runner.cleanup()
+
+
+def _freeze_heap() -> None:
+    """Move everything alive now (modules, rules, models: ~60k objects) out of the cyclic GC's reach.
+
+    A full collection over the loaded scanner takes ~25 ms, a pause that lands on whichever request is
+    running (the p99 target is 2 ms); frozen, the collector only walks what requests allocate. Before
+    forking it also keeps the GC from writing to (and so un-sharing) the pages of the shared scanner.
+    A reloaded scanner is not frozen (frozen garbage in reference cycles would never be freed); no
+    ``gc.collect()`` first either (it would add its ~25 ms to start-up, to free a little start-up garbage).
+    """
+    gc.freeze()
 
 
 async def _reload(state: object) -> None:
@@ -249,6 +263,7 @@ def serve(
     from ..scanner import Scanner
 
     scanner = Scanner(settings)  # once, before forking: errors stop here, workers share it
+    _freeze_heap()
     sock = bind(svc.host, svc.port)
     host, port = sock.getsockname()[:2]
     message = f"phishguard {scanner.rules_version} listening on http://{_fmt_host(host)}:{port} ({svc.workers} workers)"

@@ -37,7 +37,9 @@ class ServiceState:
     fetcher: Any = None  # page.fetch.PageFetcher, opened with the app (requests with "fetch": true)
     ready: bool = False
     stopping: bool = False
-    openapi: bytes = b""
+    openapi: bytes = b""  # built on the first GET /openapi.json (not at start-up)
+    policy: dict[str, int] = field(default_factory=dict)  # canonical path -> what the guard does (middlewares)
+    access_log: bool = True  # settings.service.access_log, read once per request
     _reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @classmethod
@@ -50,6 +52,7 @@ class ServiceState:
             in_flight=InFlight(svc.limits.max_in_flight),
             rate=RateLimiter(svc.limits.rate_per_key, svc.limits.rate_burst),
             reload_settings=reload_settings or (lambda: settings),
+            access_log=svc.access_log,
         )
 
     def install(self, scanner: Scanner) -> None:
