@@ -21,7 +21,7 @@ from pydantic import Field as PField
 
 from ..hosts import parse_host
 from ..normalize import normalize_text
-from ..ruleset.matchers import Hit, MessageView, Resources, _Params, matcher
+from ..ruleset.matchers import Hit, MessageView, Resources, SignalParams, _Params, build_signal, matcher
 from ..ruleset.text_matchers import NearParams, _build_near
 from .analyze import Field, PageView
 
@@ -255,20 +255,8 @@ def _build_action(p: ActionParams, res: Resources) -> PageFn:
     return run
 
 
-class PageSignalParams(_Params):
-    name: str = PField(description="A page signal: truncated, fetch_refused, fetch_failed.")
-
-
-@matcher("page_signal", "page", PageSignalParams)
-def _build_page_signal(p: PageSignalParams, res: Resources) -> PageFn:
-    """Fires when the fetcher or analyzer raised the named signal (refused address, cut page ...)."""
-
-    def run(page: PageView) -> Iterator[Hit]:
-        value = page.signals.get(p.name)
-        if value is not None:
-            yield Hit(evidence=value[:300], vars={"detail": value[:300], "url": page.url})
-
-    return run
+# The page scope's signal matcher is the shared one (same parameters, any view with ``signals``).
+matcher("page_signal", "page", SignalParams)(build_signal)
 
 
 def _brand_off_domain(page: PageView, index: dict[str, object]) -> tuple[object, str] | None:

@@ -181,17 +181,20 @@ def _build_regex(p: RegexParams, res: Resources) -> TextFn:
 
 
 class SignalParams(_Params):
-    name: str = Field(description="A signal the scanner raises (text_truncated, too_many_urls).")
+    name: str = Field(description="A signal raised while scanning (text_truncated, too_many_urls, rule_failed; "
+                      "pages: truncated, fetch_refused, fetch_failed).")
 
 
 @matcher("signal", "text", SignalParams)
-def _build_signal(p: SignalParams, res: Resources) -> TextFn:
-    """Fires when the scanner raised the named signal (limits hit, parts degraded)."""
+def build_signal(p: SignalParams, res: Resources) -> Callable[[Any], Iterable[Hit]]:
+    """Fires when the scanner raised the named signal (limits hit, parts degraded). Works on any view
+    with ``signals`` (the page scope registers it too, as ``page_signal``)."""
 
-    def run(msg: MessageView) -> Iterator[Hit]:
-        value = msg.signals.get(p.name)
+    def run(view: Any) -> Iterator[Hit]:
+        value = view.signals.get(p.name)
         if value is not None:
-            yield Hit(evidence=value, vars={"detail": value})
+            value = value[:300]
+            yield Hit(evidence=value, vars={"detail": value, "url": getattr(view, "url", "")})
 
     return run
 
