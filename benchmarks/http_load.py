@@ -252,6 +252,16 @@ def start_server(workers: int, access_log: bool, logdir: str) -> tuple[subproces
     raise SystemExit(f"server did not start: {log.read_text(errors='replace')}")
 
 
+def stop_server(proc: subprocess.Popen) -> int:
+    """SIGTERM the server (a graceful stop), SIGKILL its process group after 20 s; its exit status."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        return proc.wait()
+
+
 async def first_scan(port: int, t0: float) -> float:
     body = json.dumps({"text": "Получите оплату: https://аvito.ru/pay/1"}).encode()
     deadline = time.perf_counter() + 20
@@ -349,13 +359,7 @@ async def main_async(args: argparse.Namespace) -> None:
                 )
             print(f"RSS after the run: {rss_mb(proc.pid):.0f} MB; load average {loadavg()}")
         finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                code = proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                code = proc.wait()
-            print(f"server exit status after SIGTERM: {code}")
+            print(f"server exit status after SIGTERM: {stop_server(proc)}")
     inline, threaded = await executor_overhead(messages)
     print(f"one scan in-process: inline {inline:.1f} µs, via run_in_executor {threaded:.1f} µs")
 

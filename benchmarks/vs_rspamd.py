@@ -44,7 +44,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from http_load import Conn, cpu_s, loadavg, machine, percentile, start_server
+from http_load import Conn, cpu_s, loadavg, machine, percentile, start_server, stop_server
 
 REPO = HERE.parent
 DEFAULT_PEER = (REPO.parent / "shared" / "peer-rspamd").resolve()
@@ -248,12 +248,7 @@ async def run_phishguard(msgs: list[dict], seconds: float, connections: int, log
         verdicts = await verdict_pass(port, bodies)
         r["verdicts"] = {m["id"]: v for m, v in zip(msgs, verdicts)}
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            r_exit = proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            r_exit = proc.wait()
+        r_exit = stop_server(proc)
         if hasattr(os, "sched_setaffinity"):  # start_server pinned this process to CPU 1; undo it
             os.sched_setaffinity(0, range(os.cpu_count() or 1))
     r["exit"] = r_exit

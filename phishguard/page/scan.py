@@ -45,8 +45,8 @@ async def scan_fetching(
 ) -> Verdict:
     """``scanner.scan(text)`` plus the findings of the pages behind its non-official links."""
     verdict = scanner.scan(text, id=id, context=context, lang=lang)
-    _, links = scanner.views(text)
-    urls = list(dict.fromkeys(link.span.url for link in links if link.official_brand is None))[:max_links]
+    # the verdict already lists the links (official ones marked): no second extraction
+    urls = list(dict.fromkeys(u.url for u in verdict.urls if u.official is not True))[:max_links]
     if not urls:
         return verdict
     results = await asyncio.gather(*(fetcher.fetch(u) for u in urls))
