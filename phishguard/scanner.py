@@ -145,9 +145,12 @@ class Scanner:
 
     def page_view(self, html: str, url: str) -> Any:
         """The :class:`~phishguard.page.PageView` of ``html`` as if fetched from ``url`` (pure)."""
+        return self._page_view(html, url, extract_urls(url, max_urls=1))
+
+    def _page_view(self, html: str, url: str, spans: list[UrlSpan]) -> Any:
         from .page.analyze import analyze_page
 
-        span = next(iter(extract_urls(url, max_urls=1)), None)
+        span = spans[0] if spans else None
         return analyze_page(html, span.url if span else url, official_brand=self._official(span) if span else None)
 
     def scan_page(self, html: str, url: str, *, lang: str | None = None) -> Verdict:
@@ -157,8 +160,9 @@ class Scanner:
 
         t0 = time.perf_counter()
         lang = lang if lang in ("ru", "en") else self.lang
-        page = run_page_rules(self.ruleset, self.page_view(html, url))
-        findings, reports = self._collect(MessageView(text="", norm=normalize_text("")), extract_urls(url, max_urls=1), page)
+        spans = extract_urls(url, max_urls=1)  # extracted once: for the page view and the link rules
+        page = run_page_rules(self.ruleset, self._page_view(html, url, spans))
+        findings, reports = self._collect(MessageView(text="", norm=normalize_text("")), spans, page)
         return self._verdict(findings, reports, lang, t0)
 
     def merge(self, verdict: Verdict, findings: Iterable[Finding]) -> Verdict:
