@@ -228,6 +228,12 @@ from .classifier.commands import eval_command, train_command  # noqa: E402  (aft
 cli.add_command(train_command)
 cli.add_command(eval_command)
 
+from .moderation.commands import db as _db_command, export_reviews as _export_command, users as _users_command  # noqa: E402
+
+cli.add_command(_db_command)
+cli.add_command(_users_command)
+cli.add_command(_export_command)
+
 
 # --------------------------------------------------------------------------- page (fake payment pages, #5)
 
@@ -269,6 +275,7 @@ def _fail(message: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: one-line errors, SPEC exit codes, no tracebacks."""
+    from .moderation.store.base import StoreError
     from .ruleset import RuleLoadError
     from .settings import ConfigError
 
@@ -278,8 +285,8 @@ def main(argv: list[str] | None = None) -> int:
         rv = exc.exit_code
     except click.ClickException as exc:
         rv = _fail(exc.format_message().splitlines()[0] if exc.format_message() else type(exc).__name__)
-    except (ConfigError, RuleLoadError) as exc:
-        rv = _fail(str(exc))
+    except (ConfigError, RuleLoadError, StoreError) as exc:
+        rv = _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     except click.exceptions.Abort:
         rv = _fail("aborted")
     except BrokenPipeError:

@@ -11,20 +11,25 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .extract import UrlSpan, extract_urls
 from .loading import load_rules
-from .normalize import normalize_text
+from .normalize import NormText, normalize_text
 from .ruleset import LinkView, MessageView, RuleSet
 from .ruleset.engine import run_link_rules, run_message_rules, run_text_rules
 from .ruleset.matchers import FindingsView
+from .ruleset.model_matchers import score_batch
 from .settings import Settings, load_settings
 from .verdict import Finding, Policy, UrlReport, Verdict, combine
 
 __all__ = ["Scanner", "default_lang"]
+
+#: Messages ``scan_many`` prepares and scores together (the text model is fastest on about this many).
+BATCH = 1000
 
 _SAFE_SUMMARY = {
     "ru": "Признаков мошенничества не найдено.",
@@ -64,25 +69,38 @@ def _clean_text(text: str, max_bytes: int) -> tuple[str, str | None]:
 
 
 class Scanner:
-    """Scan chat messages. Thread-safe: its only mutable state is its bounded link cache."""
+    """Scan chat messages. Thread-safe: its mutable state is its bounded link cache and the batch
+    ``scan_many`` is scanning, which is per thread."""
 
     def __init__(self, settings: Settings | None = None, *, ruleset: RuleSet | None = None):
         self.settings = settings if settings is not None else load_settings()
         self.lang = default_lang(self.settings)
+        self.ruleset = ruleset if ruleset is not None else load_rules(self.settings)
         self.policy = Policy(
             suspicious=self.settings.thresholds.suspicious,
             fraud=self.settings.thresholds.fraud,
             category_caps=dict(self.settings.category_caps),
+            yields=self.ruleset.yields,
         )
-        self.ruleset = ruleset if ruleset is not None else load_rules(self.settings)
         self.brands = self.ruleset.resources.brands
         self._links = _LinkCache(self.settings.limits.url_cache_size)
+        self._batch = threading.local()  # scan_many's prepared messages, seen only by the thread scanning them
 
     # ------------------------------------------------------------------ public API
 
     @property
     def rules_version(self) -> str:
         return self.ruleset.version
+
+    @property
+    def standings(self) -> Any:
+        """The moderators' decisions this scanner applies (:class:`~phishguard.ruleset.moderated.Standings`)."""
+        return self.ruleset.resources.moderated.current
+
+    def install_standings(self, standings: Any) -> None:
+        """Apply moderators' decisions from now on (the link cache is emptied: its answers predate them)."""
+        self.ruleset.resources.moderated.install(standings)
+        self._links.clear()
 
     def scan(
         self,
@@ -101,7 +119,7 @@ class Scanner:
         if truncated:
             signals["text_truncated"] = truncated
         spans = self._spans(text, signals)
-        msg = MessageView(text=text, norm=normalize_text(text), signals=signals)
+        msg = self._message(text, signals)
         findings, reports = self._collect(msg, spans)
         return self._verdict(
             findings, reports, lang, t0, id=id, context=context, models=msg.memo.get("models")
@@ -205,8 +223,41 @@ class Scanner:
         )
 
     def scan_many(self, texts: Iterable[str], *, lang: str | None = None) -> list[Verdict]:
-        """Scan many messages with the loaded rules; same results as ``scan`` one by one."""
-        return [self.scan(t, lang=lang) for t in texts]
+        """Scan many messages with the loaded rules; same results as ``scan`` one by one.
+
+        Each chunk of ``BATCH`` messages is normalized first and scored by the text model in one vectorized
+        call; ``scan`` then takes each message's prepared view (:meth:`_message`) instead of redoing that work.
+        """
+        texts = list(texts)
+        out: list[Verdict] = []
+        for i in range(0, len(texts), BATCH):
+            chunk = texts[i:i + BATCH]
+            self._batch.prepared = self._prepare(chunk)
+            try:
+                out.extend(self.scan(t, lang=lang) for t in chunk)
+            finally:
+                self._batch.prepared = None
+        return out
+
+    def _prepare(self, texts: list[str]) -> dict[str, tuple[NormText, dict[str, Any]]]:
+        """Cleaned text -> (normalized form, model scores) for each distinct message of a batch."""
+        limit = self.settings.limits.max_text_bytes
+        views: dict[str, MessageView] = {}
+        for t in texts:
+            clean = _clean_text(t, limit)[0]
+            if clean not in views:
+                views[clean] = MessageView(text=clean, norm=normalize_text(clean))
+        score_batch(self.ruleset.text_rules, list(views.values()))
+        return {t: (m.norm, m.memo.get("models", {})) for t, m in views.items()}
+
+    def _message(self, text: str, signals: dict[str, str]) -> MessageView:
+        """The view of a cleaned message: from the batch ``scan_many`` prepared (normalized, models scored), else new."""
+        prepared = getattr(self._batch, "prepared", None)
+        ready = prepared.get(text) if prepared else None
+        if ready is None:
+            return MessageView(text=text, norm=normalize_text(text), signals=signals)
+        norm, models = ready
+        return MessageView(text=text, norm=norm, signals=signals, memo={"models": dict(models)} if models else {})
 
     # ------------------------------------------------------------------ internals
 
@@ -254,6 +305,9 @@ class _LinkCache:
 
     def get(self, key: str) -> Any:
         return self._data.get(key)
+
+    def clear(self) -> None:
+        self._data = {}
 
     def put(self, key: str, value: Any) -> None:
         if not self._size:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from .service.config import ServiceSettings
+from .moderation.config import DEFAULT_DATABASE_URL, ModerationSettings
 
 __all__ = ["Settings", "ConfigError", "load_settings", "effective_config"]
 
@@ -112,6 +113,13 @@ class Settings(BaseSettings):
     )
     service: ServiceSettings = Field(
         default_factory=ServiceSettings, description="The HTTP service (`phishguard serve`)."
+    )
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        description="Moderation store: `sqlite:///PATH` (relative to the current directory) or `postgresql://…`.",
+    )
+    moderation: ModerationSettings = Field(
+        default_factory=ModerationSettings, description="Flags, review queue, moderators' lists and webhooks."
     )
 
     @model_validator(mode="after")

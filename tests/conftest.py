@@ -29,10 +29,12 @@ def make_scanner():
 
 
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch):
-    """Tests never see the developer's PHISHGUARD_* variables or locale."""
+def _isolated_env(monkeypatch, tmp_path):
+    """Tests never see the developer's PHISHGUARD_* variables or locale, and a service started by a
+    test keeps its moderation store in the test's own folder (not ./phishguard.db)."""
     import os
 
     for k in list(os.environ):
         if k.startswith("PHISHGUARD_"):
             monkeypatch.delenv(k)
+    monkeypatch.setenv("PHISHGUARD_DATABASE_URL", f"sqlite:///{tmp_path}/phishguard.db")

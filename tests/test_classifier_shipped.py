@@ -24,7 +24,7 @@ MODEL_RULES = ("model.text-scam", "model.text-spam", "model.url")
 
 @pytest.fixture(scope="module")
 def scanner():
-    """The shipped rules with the model rules switched on (they ship disabled; docs/models.md)."""
+    """The shipped rules with the model rules switched on (as they ship; explicit so these tests keep them on)."""
     from phishguard.scanner import Scanner
     from phishguard.settings import load_settings
 

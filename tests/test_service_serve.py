@@ -51,7 +51,7 @@ def _start(tmp_path: Path, *args: str, **env: str) -> tuple[subprocess.Popen, in
             [sys.executable, "-m", "phishguard", "serve", "--port", "0", *args],
             stdout=subprocess.DEVNULL,
             stderr=err,
-            env=_env(**env),
+            env=_env(**{"PHISHGUARD_DATABASE_URL": f"sqlite:///{tmp_path}/serve.db", **env}),
             cwd=ROOT,
             start_new_session=True,  # its own process group: _stop() can end the workers too
         )

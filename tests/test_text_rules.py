@@ -202,7 +202,8 @@ def test_ordinary_marketplace_talk_is_safe(scanner, text):
 def test_card_balance_request_alone_is_suspicious_with_a_russian_explanation(make_scanner):
     v = make_scanner(lang="ru").scan("Обратите внимание: на балансе карты должна быть сумма не меньше стоимости товара")
     assert v.verdict == "suspicious"
-    assert [r.rule for r in v.reasons] == ["card.balance-request"]
+    assert v.reasons[0].rule == "card.balance-request"
+    assert {r.rule for r in v.reasons[1:]} <= {"model.text-scam"}  # the model may agree; it adds nothing (yields_to)
     assert "баланс вашей карты" in v.summary and "мошенники" in v.summary
     assert v.reasons[0].evidence == "балансе карты должна"
 

@@ -41,8 +41,61 @@ def test_spam_alone_never_makes_fraud_even_uncapped():
     p = Policy(category_caps={})
     c = combine([f("spam", 1.0), f("spam", 0.99)], p)
     assert c.verdict == "suspicious"
-    # with another category it can
-    assert combine([f("spam", 1.0), f("card_request", 0.6)], p).verdict == "fraud"
+
+
+def test_spam_never_lifts_a_message_to_fraud():
+    p = Policy(category_caps={})
+    # spam + weaker hints (a messenger, an odd link): suspicious, not fraud
+    assert combine([f("spam", 1.0), f("card_request", 0.6)], p).verdict == "suspicious"
+    assert combine([f("spam", 0.35), f("off_platform", 0.3), f("url_structure", 0.46)], p).verdict == "suspicious"
+    # fraud on its own stays fraud, and a floor still applies
+    assert combine([f("spam", 1.0), f("lookalike_domain", 0.8)], p).verdict == "fraud"
+    assert combine([f("spam", 1.0), f("reputation", 0.1, floor="fraud")], p).verdict == "fraud"
+
+
+YIELDS = Policy(yields={"model.text": frozenset({"card_request", "scam_script"})})
+
+
+def model(weight: float) -> Finding:
+    return f("text_model", weight, rule="model.text")
+
+
+def test_a_yielding_finding_adds_nothing_to_stronger_evidence_of_the_same_words():
+    rule_alone = combine([f("card_request", 0.68)], YIELDS)
+    both = combine([f("card_request", 0.68), model(0.6)], YIELDS)
+    assert both == rule_alone
+    # without the policy the two would count twice and convict
+    assert combine([f("card_request", 0.68), model(0.6)], Policy()).verdict == "fraud"
+
+
+def test_a_yielding_finding_adds_what_it_says_beyond_the_rules():
+    c = combine([f("card_request", 0.2), model(0.6)], YIELDS)
+    assert abs(c.score - 0.6) < 1e-12  # max of the two, not their noisy-OR (0.68)
+    # against two categories it yields to, it is measured against both together
+    c = combine([f("card_request", 0.3), f("scam_script", 0.3), model(0.6)], YIELDS)
+    assert abs(c.score - 0.6) < 1e-12
+
+
+def test_a_yielding_finding_counts_in_full_without_those_categories():
+    alone = combine([model(0.6), f("url_structure", 0.45)], YIELDS)
+    assert alone == combine([model(0.6), f("url_structure", 0.45)], Policy())
+    assert alone.verdict == "fraud"
+
+
+def test_yields_keep_floors_and_never_lower_the_score():
+    c = combine([f("scam_script", 0.7), f("text_model", 0.1, floor="fraud", rule="model.text")], YIELDS)
+    assert c.verdict == "fraud"
+
+
+@given(st.lists(st.tuples(st.sampled_from(CATEGORIES), st.floats(min_value=0, max_value=1)), max_size=8),
+       st.floats(min_value=0, max_value=1))
+def test_yielding_is_monotone(items, w):
+    """Adding a yielding finding never lowers the score, and never raises it above a plain noisy-OR."""
+    base = [f(cat, wt) for cat, wt in items]
+    before = combine(base, YIELDS).score
+    after = combine([*base, model(w)], YIELDS).score
+    plain = combine([*base, model(w)], Policy()).score
+    assert before - 1e-9 <= after <= plain + 1e-9
 
 
 def test_thresholds_are_configuration():

@@ -27,6 +27,7 @@ from .features import WORD_RE, _WS2, word_char_ngrams
 __all__ = ["LinearModel", "Block", "load_numpy_model"]
 
 _CACHE_MAX = 200_000
+_PUNCT = ".,:;!?()[]«»\"'"
 
 
 def _index(token: str, n: int) -> int:
@@ -142,23 +143,15 @@ class LinearModel:
         """:meth:`features` for one document, with fewer numpy calls (the single-message latency path)."""
         if self.lowercase:
             doc = doc.lower()
-        cols_all, vals_all = [], []
+        cols: list[int] = []
         for b in self.blocks:
-            counts: dict[int, int] = {}
-            for c in b.columns(doc):
-                counts[c] = counts.get(c, 0) + 1
-            if not counts:
-                continue
-            cols = np.fromiter(counts, dtype=np.int64, count=len(counts))
-            tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
-            val = (np.log(tf) + 1.0) * self.idf[cols]
-            val /= np.sqrt(val @ val)
-            cols_all.append(cols)
-            vals_all.append(val)
-        if not cols_all:
+            cols.extend(b.columns(doc))
+        if not cols:
             return _Features(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
-        col = np.concatenate(cols_all) if len(cols_all) > 1 else cols_all[0]
-        val = np.concatenate(vals_all) if len(vals_all) > 1 else vals_all[0]
+        col, tf = np.unique(np.array(cols, dtype=np.int64), return_counts=True)
+        val = (np.log(tf) + 1.0) * self.idf[col]
+        block = self.block_of[col]
+        val /= np.sqrt(np.bincount(block, weights=val * val, minlength=len(self.blocks)))[block]
         return _Features(np.zeros(len(col), dtype=np.int64), col, val)
 
     def decision(self, f: _Features, n_docs: int) -> np.ndarray:
@@ -194,24 +187,43 @@ class LinearModel:
     def top_terms(self, doc: str, label: str, k: int = 3) -> list[str]:
         """The words (char_wb blocks) or tokens (word blocks) of ``doc`` that push it most towards ``label``.
 
-        A word's push is the sum of its n-grams' weights (tf-idf x coefficient of ``label``'s output),
-        so a moderator sees words that are in the text, not hash buckets.
+        A word's push is the sum of its n-grams' weights (tf-idf x coefficient of ``label``'s output), each
+        distinct n-gram of the word once, so a moderator sees words that are in the text, not hash buckets.
         """
         if self.lowercase:
             doc = doc.lower()
-        f = self.features([doc])
+        f = self._features_one(doc)
+        keys, unit_of, cols = self._word_columns(doc)
+        if not keys or not len(f.col):
+            return []
         out_k = self.classes.index(label) if self.coef_t.shape[1] > 1 else 0
-        weight = dict(zip(f.col.tolist(), (f.val * self.coef_t[f.col, out_k]).tolist()))
+        order = np.argsort(f.col)
+        sorted_cols = f.col[order]
+        weight = (f.val * self.coef_t[f.col, out_k])[order]
+        pair = np.unique(np.asarray(unit_of, dtype=np.int64) * self.n_total + np.asarray(cols, dtype=np.int64))
+        unit, col = np.divmod(pair, self.n_total)
+        per_unit = np.bincount(unit, weights=weight[np.searchsorted(sorted_cols, col)], minlength=len(keys))
         push: dict[str, float] = {}
-        for b in self.blocks:
-            for u in b.units(doc):
-                key = u.strip(".,:;!?()[]«»\"'")
-                if not key.isalpha():  # links, numbers, structural tokens: not shown as words
-                    continue
-                s = sum(weight.get(c, 0.0) for c in set(b._unit(u)))
-                push[key] = push.get(key, 0.0) + s
+        for key, w in zip(keys, per_unit.tolist()):
+            push[key] = push.get(key, 0.0) + w
         ranked = sorted((kv for kv in push.items() if kv[1] > 0), key=lambda kv: -kv[1])
         return [u for u, _ in ranked[:k]]
+
+    def _word_columns(self, doc: str) -> tuple[list[str], list[int], list[int]]:
+        """The words of ``doc`` that can be shown (letters only, punctuation stripped; links, numbers and
+        structural tokens are not), and for each of its n-gram columns the index of the word it belongs to."""
+        keys: list[str] = []
+        unit_of: list[int] = []
+        cols: list[int] = []
+        for b in self.blocks:
+            for u in b.units(doc):
+                key = u.strip(_PUNCT)
+                if key.isalpha():
+                    c = b._unit(u)
+                    unit_of.extend([len(keys)] * len(c))
+                    cols.extend(c)
+                    keys.append(key)
+        return keys, unit_of, cols
 
     def top_ngrams(self, doc: str, label: str, k: int = 3) -> list[str]:
         """The character n-grams of ``doc`` (char_wb blocks) that push it most towards ``label``,

@@ -12,6 +12,10 @@ no cookies kept, no credentials sent, ``trust_env=False`` (a proxy variable cann
 checks), a clear User-Agent. Nothing raises to the caller: a refusal or failure is a
 :class:`FetchResult` with ``refused`` or ``failed`` set, which the scanner turns into a degraded
 reason. Results are cached by final URL (and by requested URL) for ``cache_ttl`` seconds.
+
+:meth:`PageFetcher.post_json` sends a webhook through the same guard, resolver and session: the URL
+is checked once, redirects are never followed (a 3xx is a failure), at most 4 KiB of the answer is
+read, nothing is cached, and the outcome is a :class:`PostResult` (never an exception).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import asyncio
 import ipaddress
 import socket
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self
 
@@ -31,10 +35,19 @@ from yarl import URL
 from .. import __version__
 from .guard import AddressGuard
 
-__all__ = ["FetchConfig", "FetchResult", "GuardedResolver", "PageFetcher", "RefusedAddress", "config_from_settings"]
+__all__ = [
+    "FetchConfig",
+    "FetchResult",
+    "GuardedResolver",
+    "PageFetcher",
+    "PostResult",
+    "RefusedAddress",
+    "config_from_settings",
+]
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
+POST_READ_BYTES = 4096  # of a webhook receiver's answer: read only so the connection can be reused
 
 
 @dataclass(frozen=True)
@@ -79,6 +92,35 @@ class FetchResult:
     @property
     def ok(self) -> bool:
         return self.refused is None and self.failed is None
+
+
+@dataclass(frozen=True)
+class PostResult:
+    """What one POST gave.
+
+    status:      the HTTP status, or None when no answer came
+    refused:     why the guard refused the URL or every address of its host, else None
+    failed:      why the POST failed otherwise (timeout, connection, a non-2xx status ...), else None
+    retry_after: seconds the receiver asked to wait (``Retry-After`` in seconds), else None
+    """
+
+    url: str
+    status: int | None = None
+    refused: str | None = None
+    failed: str | None = None
+    retry_after: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True for a 2xx answer."""
+        return self.refused is None and self.failed is None
+
+    @property
+    def error(self) -> str | None:
+        """One line for logs and the outbox: ``refused: …`` or the failure, None when ok."""
+        if self.refused is not None:
+            return f"refused: {self.refused}"
+        return self.failed
 
 
 class RefusedAddress(OSError):
@@ -284,6 +326,49 @@ class PageFetcher:
                 return FetchResult(url=url, final_url=current, refused=refusal, hops=hops)
             return FetchResult(url=url, final_url=current, hops=hops, failed=f"{type(exc).__name__}: {exc}"[:300])
 
+    async def post_json(
+        self, url: str, body: bytes, headers: Mapping[str, str], *, timeout: float | None = None
+    ) -> PostResult:
+        """POST ``body`` (JSON) to ``url`` under the fetcher's guard; never raises.
+
+        The URL passes :meth:`AddressGuard.check_url` and its host's addresses the resolver's checks,
+        exactly as for :meth:`fetch`. Redirects are not followed, cookies are neither kept nor sent,
+        and ``timeout`` (default: the fetcher's) bounds the whole exchange.
+        """
+        limit = self.config.timeout if timeout is None else timeout
+        why = self.guard.check_url(url)
+        if why is not None:
+            return PostResult(url=url, refused=why)
+        await self.open()
+        try:
+            async with asyncio.timeout(limit):
+                return await self._post(url, body, headers, limit)
+        except TimeoutError:
+            return PostResult(url=url, failed=f"timed out after {limit:g} s")
+
+    async def _post(self, url: str, body: bytes, headers: Mapping[str, str], limit: float) -> PostResult:
+        assert self._session is not None
+        sent = {**headers, "Content-Type": "application/json", "Accept": "*/*"}
+        try:
+            async with self._session.post(
+                URL(url, encoded=False), data=body, headers=sent, allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(total=limit),
+            ) as resp:
+                await resp.content.read(POST_READ_BYTES)
+                status = resp.status
+                wait = _retry_after(resp.headers.get("Retry-After"))
+        except TimeoutError:
+            return PostResult(url=url, failed=f"timed out after {limit:g} s")
+        except (aiohttp.ClientError, OSError, ValueError) as exc:
+            refusal = _refusal_in(exc)
+            if refusal is not None:
+                return PostResult(url=url, refused=refusal)
+            return PostResult(url=url, failed=f"{type(exc).__name__}: {exc}"[:300])
+        if 200 <= status < 300:
+            return PostResult(url=url, status=status)
+        note = " (redirects are not followed)" if status in REDIRECTS else ""
+        return PostResult(url=url, status=status, failed=f"HTTP {status}{note}", retry_after=wait)
+
     async def _read(self, resp: aiohttp.ClientResponse) -> tuple[bytes, bool]:
         """At most ``max_bytes`` of the (decompressed) body, read in chunks; True when cut."""
         limit = self.config.max_bytes
@@ -295,6 +380,17 @@ class PageFetcher:
             if size > limit:
                 return b"".join(parts)[:limit], True
         return b"".join(parts), False
+
+
+def _retry_after(value: str | None) -> float | None:
+    """``Retry-After`` given in seconds (the HTTP-date form is ignored), else None.
+
+    >>> _retry_after("120"), _retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), _retry_after(None)
+    (120.0, None, None)
+    """
+    if value is None or not value.strip().isascii() or not value.strip().isdigit():
+        return None
+    return float(value.strip())
 
 
 def config_from_settings(settings: Any) -> FetchConfig:

@@ -65,6 +65,7 @@ class RuleSet:
     page_rules: tuple[CompiledRule, ...] = field(init=False)
     text_gates: tuple[tuple[CompiledRule, str | None, tuple[frozenset, ...]], ...] = field(init=False)
     suppressors: frozenset[str] = field(init=False)
+    yields: dict[str, frozenset[str]] = field(init=False)  # rule id -> its yields_to (the verdict Policy's)
 
     def __post_init__(self) -> None:
         # Derived once: the scan path reads these for every message.
@@ -81,6 +82,7 @@ class RuleSet:
         object.__setattr__(self, "message_rules", tuple(r for r in self.rules if r.scope == "message"))
         object.__setattr__(self, "page_rules", tuple(r for r in self.rules if r.scope == "page"))
         object.__setattr__(self, "suppressors", frozenset(r.id for r in self.rules if r.doc.suppresses_links))
+        object.__setattr__(self, "yields", {r.id: frozenset(r.doc.yields_to) for r in self.rules if r.doc.yields_to})
 
     def get(self, rule_id: str) -> CompiledRule:
         for r in self.rules:

@@ -119,6 +119,13 @@ class Resources:
     lists: dict[str, DomainList] = field(default_factory=dict)
     brands: Any = None  # lookalike.BrandRegistry
     lookalike: Any = None  # lookalike.LookalikeEngine
+    moderated: Any = field(default_factory=lambda: _moderated())  # moderated.ModeratedLists (service installs)
+
+
+def _moderated() -> Any:
+    from .moderated import ModeratedLists
+
+    return ModeratedLists()
 
 
 class _Params(BaseModel):

@@ -6,21 +6,34 @@ fast and small. A model is loaded lazily, on the first message that needs it, on
 file makes every call fail with the same clear error, which the engine reports as a degraded verdict.
 
 The raw score and model version go to ``msg.memo["models"]`` (``{"text": {"score", "version"}}``) so the
-scanner can copy them into ``Verdict.models``.
+scanner can copy them into ``Verdict.models``. :func:`score_batch` fills those memos for a whole batch in one
+vectorized call (``Scanner.scan_many``); the matcher then only reads them.
 """
 
 from __future__ import annotations
 
+import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from .matchers import Hit, LinkFn, LinkView, MessageView, Resources, TextFn, _Params, matcher
+from .matchers import DomainList, Hit, LinkFn, LinkView, MessageView, Resources, TextFn, _Params, matcher
 
-__all__ = ["TextModelParams", "UrlModelParams", "models_dir", "set_models_dir", "loaded_model"]
+if TYPE_CHECKING:
+    from .loader import CompiledRule
+
+__all__ = [
+    "TextModelParams",
+    "UrlModelParams",
+    "models_dir",
+    "set_models_dir",
+    "loaded_model",
+    "score_batch",
+    "words_outside_links",
+]
 
 _DIR: Path | None = None
 _LOCK = threading.Lock()
@@ -98,12 +111,60 @@ def _threshold(card: Path, label: str, given: float | None) -> float:
 class TextModelParams(_Params):
     label: str = Field("scam", description="The text model's class to score: scam or spam.")
     threshold: float | None = Field(None, ge=0, le=1, description="Fire at this probability (default: the card's).")
-    top: int = Field(3, ge=1, le=10, description="How many contributing words to show as evidence.")
+    top: int = Field(3, ge=1, le=10, description="How many contributing words to show in the message.")
+    min_words: int = Field(
+        2, ge=0, description="Fire only on messages with at least this many words outside links (a bare link or a "
+        "number gives the model nothing to read; the link rules judge links).",
+    )
+
+
+#: A whitespace-free chunk that is a link: a scheme, ``www.``, or a dotted name ending in a Latin TLD.
+_LINKISH = re.compile(r"\S*(?:://|www\.|\.[a-z]{2,}(?=[/:?#]|\s|$))\S*", re.IGNORECASE)
+_LETTER_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def words_outside_links(text: str) -> int:
+    """How many words (two or more letters) ``text`` has outside its links.
+
+    >>> words_outside_links("Оплата тут: https://partner.top/track/1"), words_outside_links("bit.ly/3xyz 10000")
+    (2, 0)
+    """
+    return len(_LETTER_WORD.findall(_LINKISH.sub(" ", text)))
+
+
+def _entry(model: Any, proba: Any) -> dict[str, Any]:
+    """The memo entry of one message's text-model scores (copied into ``Verdict.models["text"]``)."""
+    entry: dict[str, Any] = {"version": model.version, **{c: round(float(v), 6) for c, v in zip(model.classes, proba)}}
+    entry["score"] = entry.get("scam", 0.0)
+    return entry
+
+
+def _evidence(msg: MessageView, words: list[str]) -> str:
+    """The strongest word as written in the message (evidence is a substring of the input)."""
+    norm = msg.norm
+    for w in words:
+        m = re.search(rf"(?<!\w){re.escape(w)}(?!\w)", norm.text)
+        if m:
+            return norm.original_slice(m.start(), m.end())
+    return msg.text[:80]
+
+
+def score_batch(rules: Iterable[CompiledRule], msgs: list[MessageView]) -> None:
+    """Score the texts of ``msgs`` with the text model in one vectorized call and leave each message's
+    scores in its memo, where the ``text_model`` matcher reads them (``Scanner.scan_many``).
+
+    Does nothing without a ``text_model`` rule among ``rules`` or when the model does not load (each
+    message's matcher then reports the failure as it would alone).
+    """
+    fn = next((r.fn for r in rules if r.doc.matcher_name == "text_model"), None)
+    if fn is not None and msgs:
+        fn.score_batch(msgs)
 
 
 @matcher("text_model", "text", TextModelParams)
 def _build_text_model(p: TextModelParams, res: Resources) -> TextFn:
-    """The text model's probability of ``label`` reaches its threshold; evidence: the words that pushed it."""
+    """The text model's probability of ``label`` reaches its threshold on a message with words to read;
+    the message names the words that pushed it most, the evidence is the strongest of them."""
     card = _card(res, "text")
     thr = _threshold(card, p.label, p.threshold)
     lazy = _Lazy(card)
@@ -113,37 +174,49 @@ def _build_text_model(p: TextModelParams, res: Resources) -> TextFn:
         memo = msg.memo.setdefault("models", {})
         entry = memo.get("text")
         if entry is None:
-            doc = msg.norm.text
-            proba = model.predict_proba([doc])[0]
-            entry = memo["text"] = {
-                "version": model.version,
-                **{c: round(float(v), 6) for c, v in zip(model.classes, proba)},
-            }
-            entry["score"] = entry.get("scam", 0.0)
+            entry = memo["text"] = _entry(model, model.predict_proba([msg.norm.text])[0])
         score = float(entry.get(p.label, 0.0))
-        if score >= thr:
+        if score >= thr and words_outside_links(msg.norm.text) >= p.min_words:
             words = model.top_terms(msg.norm.text, p.label, p.top)
-            ev = ", ".join(words) if words else msg.norm.text[:80]
-            yield Hit(evidence=ev, strength=score, vars={"score": f"{score:.2f}", "words": ev})
+            shown = ", ".join(words) if words else msg.text[:80]
+            yield Hit(evidence=_evidence(msg, words), strength=score, vars={"score": f"{score:.2f}", "words": shown})
 
+    def batch(msgs: list[MessageView]) -> None:
+        try:
+            model = lazy.get()
+        except Exception:  # noqa: BLE001 - remembered by the lazy loader; every message's matcher raises it
+            return
+        for msg, proba in zip(msgs, model.predict_proba([m.norm.text for m in msgs])):
+            msg.memo.setdefault("models", {})["text"] = _entry(model, proba)
+
+    run.score_batch = batch  # type: ignore[attr-defined]
     return run
 
 
 class UrlModelParams(_Params):
     threshold: float | None = Field(None, ge=0, le=1, description="Fire at this probability (default: the card's).")
     top: int = Field(3, ge=1, le=10, description="How many contributing host parts to show as evidence.")
+    skip_domains: list[str] = Field(
+        default_factory=list,
+        description="Domains (and their subdomains) never scored: platforms whose service hosts look odd to the "
+        "model (chat.whatsapp.com) and whose links other rules judge.",
+    )
 
 
 @matcher("url_model", "url", UrlModelParams)
 def _build_url_model(p: UrlModelParams, res: Resources) -> LinkFn:
-    """The URL model's phishing probability of the host reaches its threshold (never on official or IP hosts)."""
+    """The URL model's phishing probability of the host reaches its threshold (never on official or IP hosts,
+    nor on ``skip_domains``)."""
     card = _card(res, "url")
     thr = _threshold(card, "phishing", p.threshold)
     lazy = _Lazy(card)
+    skip = DomainList("url_model.skip_domains", dict.fromkeys(p.skip_domains, 1.0))
 
     def run(link: LinkView) -> Iterator[Hit]:
         h = link.host
         if link.official_brand is not None or h.ip is not None or not h.ascii or "." not in h.ascii:
+            return
+        if skip.lookup(h.ascii) is not None:
             return
         from ..classifier.features import host_document
 
@@ -151,11 +224,11 @@ def _build_url_model(p: UrlModelParams, res: Resources) -> LinkFn:
         doc = host_document(h.ascii)
         score = float(model.predict_proba([doc])[0][1])
         if score >= thr:
-            parts = model.top_ngrams(doc, "1", p.top)
+            parts = ", ".join(model.top_ngrams(doc, "1", p.top)) or h.unicode
             yield Hit(
-                evidence=", ".join(parts) or h.unicode,
+                evidence=h.unicode,
                 strength=score,
-                vars={"host": h.unicode, "score": f"{score:.2f}", "version": model.version, "parts": ", ".join(parts)},
+                vars={"host": h.unicode, "score": f"{score:.2f}", "version": model.version, "parts": parts},
             )
 
     return run

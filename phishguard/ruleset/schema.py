@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from ..verdict import CATEGORIES, SEVERITIES
 
@@ -55,12 +55,28 @@ class RuleDoc(_Strict):
     suppresses_links: bool = Field(
         False, description="When it fires on a link, the other link findings of that link are dropped (allow lists)."
     )
+    yields_to: list[Literal[CATEGORIES]] = Field(  # type: ignore[valid-type]
+        default_factory=list,
+        description=(
+            "Categories that already count what this rule sees (the text model yields to the text rules): when a "
+            "finding of one of them is present, this rule's finding adds only what it says beyond them."
+        ),
+    )
 
     @field_validator("id")
     @classmethod
     def _id_shape(cls, v: str) -> str:
         if not RULE_ID.match(v):
             raise ValueError("rule id must be family.name, lowercase, words joined by - or _")
+        return v
+
+    @field_validator("yields_to")
+    @classmethod
+    def _yields_to_others(cls, v: list[str], info: ValidationInfo) -> list[str]:
+        if info.data.get("category") in v:
+            raise ValueError("a rule cannot yield to its own category")
+        if len(set(v)) != len(v):
+            raise ValueError("a category is listed twice")
         return v
 
     @property

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -49,9 +50,14 @@ def create_app(
     state = ServiceState.build(settings, reload_settings)
     app[STATE] = state
     app[ACCESS] = {path: access for _, path, _, access in ROUTES}
+    if settings.moderation.enabled:
+        app[ACCESS].update({path: access for _, path, _, access in moderation_routes()})
     state.policy = access_policy(app[ACCESS], settings.service)
     for method, path, handler, _ in ROUTES:
         app.router.add_route(method, path, handler)
+    if settings.moderation.enabled:
+        for method, path, handler, _ in moderation_routes():
+            app.router.add_route(method, path, handler)
 
     async def scanner_ctx(app: web.Application) -> AsyncIterator[None]:
         state.install(scanner if scanner is not None else Scanner(settings))
@@ -71,5 +77,31 @@ def create_app(
 
     app.cleanup_ctx.append(scanner_ctx)
     app.cleanup_ctx.append(fetcher_ctx)
+    if settings.moderation.enabled:
+        from ..moderation.runtime import MODERATION, Moderation
+
+        state.moderation = app[MODERATION] = Moderation(settings, lambda: state.scanner, state.metrics)
+        app.cleanup_ctx.append(_moderation_ctx(state.moderation, state))
     app.on_shutdown.append(not_ready)
     return app
+
+
+def moderation_routes() -> list[tuple[str, str, Callable[..., Any], str]]:
+    """The review API, the decisions feed and the /moderation pages, with their access classes."""
+    from ..moderation.api import API_ROUTES, FEED_ROUTES
+    from ..moderation.web import WEB_ROUTES
+
+    return [
+        *((m, p, h, "moderation") for m, p, h in API_ROUTES),
+        *((m, p, h, "feed") for m, p, h in FEED_ROUTES),
+        *((m, p, h, "moderation") for m, p, h in WEB_ROUTES),
+    ]
+
+
+def _moderation_ctx(moderation: Any, state: ServiceState) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def moderation_ctx(app: web.Application) -> AsyncIterator[None]:
+        await moderation.start(client=state.fetcher)  # webhooks go through the SSRF-safe fetcher
+        yield
+        await moderation.stop(moderation.settings.service.shutdown_grace)
+
+    return moderation_ctx

@@ -17,7 +17,7 @@ from .body import read_model
 from .errors import ApiError
 from .metrics import CONTENT_TYPE_LATEST
 from .schemas import BatchItem, BatchRequest, ScanRequest, first_error
-from .state import LOG, STATE, ServiceState
+from .state import LOG, STATE, TENANT, ServiceState
 
 __all__ = ["healthz", "metrics", "openapi", "readyz", "reload", "scan", "scan_batch"]
 
@@ -49,6 +49,8 @@ async def scan(request: web.Request) -> web.Response:
     else:
         verdict = state.scanner.scan(req.text, id=req.id, context=req.context, lang=req.lang).to_dict()
     state.metrics.count_verdict(verdict)
+    if state.moderation is not None:
+        state.moderation.record(verdict, tenant=request[TENANT], text=req.text, message_id=req.id, context=req.context)
     info = request[LOG]
     info["id"] = req.id
     info["verdict"] = verdict["verdict"]
@@ -91,6 +93,7 @@ async def scan_batch(request: web.Request) -> web.Response:
     scanner = state.scanner  # one scanner for the whole batch, even if a reload happens meanwhile
     deadline = t0 + limits.batch_budget_ms / 1000.0
     log_text = state.settings.service.log_text
+    moderation, tenant = state.moderation, request[TENANT]
     results: list[dict[str, Any]] = []
     counts: Counter[str] = Counter()
     texts: list[str] = []
@@ -120,6 +123,8 @@ async def scan_batch(request: web.Request) -> web.Response:
             found = scanner.scan(msg.text, id=msg.id, context=msg.context, lang=msg.lang or req.lang)
         verdict = found.to_dict()
         state.metrics.count_verdict(verdict)
+        if moderation is not None:
+            moderation.record(verdict, tenant=tenant, text=msg.text, message_id=msg.id, context=msg.context)
         counts[verdict["verdict"]] += 1
         if log_text:
             texts.append(msg.text)
@@ -142,6 +147,11 @@ async def readyz(request: web.Request) -> web.Response:
     state = _ready_state(request)
     if state.stopping:
         raise ApiError(503, "not_ready", "this worker is stopping")
+    if state.moderation is not None:
+        try:
+            await state.moderation.ping()
+        except Exception as exc:  # noqa: BLE001 - any store failure: not ready, say why
+            raise ApiError(503, "not_ready", f"the moderation store is unreachable: {exc}") from None
     return json_response({"status": "ok", "rules_version": state.scanner.rules_version})
 
 

@@ -63,6 +63,15 @@ class Metrics:
             registry=r,
             multiprocess_mode="liveall",
         )
+        self.flags = Counter(
+            "phishguard_flags",
+            "Flags for the review queue: recorded in the store, retried after a store error, dropped (queue full).",
+            ["outcome"],
+            registry=r,
+        )
+        self.flag_queue = Gauge(
+            "phishguard_flag_queue", "Flags waiting for the store.", registry=r, multiprocess_mode="livesum"
+        )
         self._info_labels: tuple[str, str] | None = None
         # labels() costs a lock and a dict lookup per call; the label sets are few, so keep the children
         self._request_children: dict[tuple[str, int], tuple[Any, Any]] = {}
@@ -91,6 +100,9 @@ class Metrics:
         if child is None:
             child = self._rejected_children[code] = self.rejected.labels(code)
         child.inc()
+
+    def count_flags(self, outcome: str, n: int = 1) -> None:
+        self.flags.labels(outcome).inc(n)
 
     def count_verdict(self, verdict: dict[str, Any]) -> None:
         name = verdict["verdict"]

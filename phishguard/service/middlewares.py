@@ -6,7 +6,7 @@ errors, guard) in one coroutine, since each aiohttp middleware layer costs a cor
   handler raised or the client went away;
 * errors: every failure becomes SPEC §3's error body (``errors.response_for``);
 * guard (innermost): authentication, per-key rate, in-flight cap — by the access class of the
-  matched route (``scan``, ``admin``, ``health``, ``metrics``, ``openapi``).
+  matched route (``scan``, ``admin``, ``feed``, ``health``, ``metrics``, ``openapi``, ``moderation``).
 
 ``observe_middleware`` / ``guard_middleware`` (and ``errors.error_middleware``) stay importable for
 callers that assemble their own stack; the app uses the combined one.
@@ -41,7 +41,12 @@ _perf_counter = time.perf_counter
 
 def access_policy(access: dict[str, str], svc: object) -> dict[str, int]:
     """Canonical path -> OPEN / AUTH / AUTH_LIMITED / AUTH_ADMIN, from the access classes and settings."""
-    opened = {"health": svc.open_health, "metrics": svc.open_metrics, "openapi": svc.open_openapi}  # type: ignore[attr-defined]
+    opened = {
+        "health": svc.open_health,  # type: ignore[attr-defined]
+        "metrics": svc.open_metrics,  # type: ignore[attr-defined]
+        "openapi": svc.open_openapi,  # type: ignore[attr-defined]
+        "moderation": True,  # moderators' endpoints check moderator tokens themselves, never API keys
+    }
     policy = {}
     for path, cls in access.items():
         if opened.get(cls, False):

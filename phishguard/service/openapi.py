@@ -55,7 +55,10 @@ def _get(summary: str, responses: dict[str, Any]) -> dict[str, Any]:
 
 def build_openapi() -> dict[str, Any]:
     """The whole document (plain data, JSON-serialisable)."""
-    models = [(m, "validation") for m in REQUEST_MODELS] + [(m, "serialization") for m in RESPONSE_MODELS]
+    from ..moderation.api import REQUEST_MODELS as MODERATION_REQUESTS
+
+    models = [(m, "validation") for m in (*REQUEST_MODELS, *MODERATION_REQUESTS)]
+    models += [(m, "serialization") for m in RESPONSE_MODELS]
     _, top = models_json_schema(models, ref_template=_REF)
     schemas = top["$defs"]
     paths = {
@@ -86,6 +89,7 @@ def build_openapi() -> dict[str, Any]:
             {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}},
         ),
     }
+    paths.update(_moderation_paths())
     return {
         "openapi": "3.1.0",
         "info": {
@@ -96,6 +100,70 @@ def build_openapi() -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": schemas,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "API key"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "API key"},
+                "moderator": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "Moderator token: a session from /v1/moderation/login or a key from `phishguard users key`",
+                },
+            },
         },
+    }
+
+
+_OBJECT = {"type": "object"}
+
+
+def _param(name: str, in_path: bool) -> dict[str, Any]:
+    kind = "integer" if name in _INT_PARAMS else "number" if name in _NUM_PARAMS else "string"
+    return {"name": name, "in": "path" if in_path else "query", "required": in_path, "schema": {"type": kind}}
+
+
+def _mod(method: str, summary: str, request: str | None = None, params: list[str] = (), path_param: str = "") -> dict[str, Any]:
+    """A review API operation: moderator token, JSON object answer, the SPEC error bodies."""
+    op: dict[str, Any] = {
+        "summary": summary,
+        "security": [{"moderator": []}],
+        "responses": {
+            "200": {"description": "OK", "content": {"application/json": {"schema": _OBJECT}}},
+            "400": _error("invalid_json or invalid_request"),
+            "401": _error("unauthorized: missing, invalid or expired moderator token"),
+            "403": _error("forbidden: the user's role may not do this"),
+            "404": _error("not_found"),
+            "503": _error("store_unavailable"),
+        },
+    }
+    if params or path_param:
+        op["parameters"] = [_param(n, False) for n in params] + ([_param(path_param, True)] if path_param else [])
+    if request:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(request)}}}
+        op["responses"]["413"] = _error("payload_too_large")
+    return {method: op}
+
+
+_INT_PARAMS = {"flag_id", "limit", "before", "after", "min_flags"}
+_NUM_PARAMS = {"since", "until", "min_score", "max_score"}
+_FILTERS = ["status", "category", "brand", "domain", "tenant", "campaign", "since", "until", "min_score", "max_score", "limit", "before"]
+
+
+def _moderation_paths() -> dict[str, Any]:
+    feed = _mod("get", "Decisions feed for the API key's tenant (poll with after=<last id>)", params=["after", "limit"])
+    feed["get"]["security"] = [{"bearer": []}]
+    return {
+        "/v1/moderation/login": _mod("post", "Log in: a session token for the review API", "LoginRequest"),
+        "/v1/moderation/logout": _mod("post", "End the session of the token sent"),
+        "/v1/moderation/flags": _mod("get", "The review queue, filtered, newest first", params=_FILTERS),
+        "/v1/moderation/flags/{flag_id}": _mod(
+            "get", "One flag with everything the scanner saw, and its decisions", path_param="flag_id"
+        ),
+        "/v1/moderation/flags/{flag_id}/decision": _mod(
+            "post", "Confirm, dismiss or reopen a flag (answered after commit)", "DecisionRequest", path_param="flag_id"
+        ),
+        "/v1/moderation/campaigns": _mod("get", "Open flags grouped by domain, path template or kit", params=["status", "min_flags", "limit"]),
+        "/v1/moderation/campaigns/decision": _mod("post", "Decide every open flag of a campaign", "CampaignDecisionRequest"),
+        "/v1/moderation/domains/decision": _mod("post", "Decide on domains directly", "DomainDecisionRequest"),
+        "/v1/moderation/domains": _mod("get", "The moderators' deny and allow lists"),
+        "/v1/moderation/decisions": _mod("get", "The audit trail of decisions, oldest first", params=["after", "limit", "flag_id"]),
+        "/v1/decisions": feed,
     }

@@ -35,6 +35,7 @@ class ServiceState:
     reload_settings: Callable[[], Settings]
     scanner: Scanner | None = None
     fetcher: Any = None  # page.fetch.PageFetcher, opened with the app (requests with "fetch": true)
+    moderation: Any = None  # moderation.runtime.Moderation (flags, moderators' lists), when enabled
     ready: bool = False
     stopping: bool = False
     openapi: bytes = b""  # built on the first GET /openapi.json (not at start-up)
@@ -57,6 +58,8 @@ class ServiceState:
 
     def install(self, scanner: Scanner) -> None:
         """Start using ``scanner`` (atomically) and publish its versions."""
+        if self.moderation is not None:  # a reloaded scanner applies the moderators' lists too
+            self.moderation.apply(scanner)
         self.scanner = scanner
         self.metrics.set_versions(scanner.rules_version, _model_versions(scanner))
         self.ready = True
