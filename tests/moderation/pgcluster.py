@@ -76,6 +76,15 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _tool(name: str) -> str | None:
+    """``name`` on PATH, else in the newest Debian PostgreSQL (``/usr/lib/postgresql/<v>/bin``)."""
+    found = shutil.which(name)
+    if found:
+        return found
+    versions = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0)
+    return str(versions[-1]) if versions else None
+
+
 class ThrowawayCluster:
     """A PostgreSQL cluster in a temporary directory (fsync off: durability across an OS crash is
     not what tests check; a killed client process is)."""
@@ -89,8 +98,10 @@ class ThrowawayCluster:
     @classmethod
     def start(cls) -> ThrowawayCluster:
         for tool in ("initdb", "pg_ctl"):
-            if shutil.which(tool) is None:
-                raise PostgresUnavailable(f"{tool} is not on PATH and {ENV_VAR} is not set")
+            if _tool(tool) is None:
+                raise PostgresUnavailable(
+                    f"{tool} is neither on PATH nor in /usr/lib/postgresql/*/bin, and {ENV_VAR} is not set"
+                )
         as_root = os.geteuid() == 0
         if as_root and shutil.which("runuser") is None:
             raise PostgresUnavailable("running as root without runuser: cannot run initdb as postgres")
@@ -109,8 +120,9 @@ class ThrowawayCluster:
             raise
         return cluster
 
-    def _run(self, *argv: str) -> None:
-        command = ["runuser", "-u", SUPERUSER, "--", *argv] if os.geteuid() == 0 else list(argv)
+    def _run(self, tool: str, *args: str) -> None:
+        argv = [_tool(tool) or tool, *args]
+        command = ["runuser", "-u", SUPERUSER, "--", *argv] if os.geteuid() == 0 else argv
         done = subprocess.run(
             command, check=False, capture_output=True, text=True, timeout=START_TIMEOUT_S + 30
         )
@@ -118,7 +130,7 @@ class ThrowawayCluster:
             log = self.root / "server.log"
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
             raise PostgresUnavailable(
-                f"{argv[0]} failed: {(done.stderr or done.stdout).strip()} {tail}".strip()
+                f"{tool} failed: {(done.stderr or done.stdout).strip()} {tail}".strip()
             )
 
     def stop(self) -> None:
