@@ -228,6 +228,7 @@ def start_server(workers: int, access_log: bool, logdir: str) -> tuple[subproces
     env = dict(os.environ)  # the caller's PHISHGUARD_* settings apply (e.g. a config to measure)
     env["PHISHGUARD_SERVICE__ACCESS_LOG"] = "true" if access_log else "false"
     env["PHISHGUARD_SERVICE__LIMITS__MAX_IN_FLIGHT"] = "4096"
+    env.setdefault("PHISHGUARD_DATABASE_URL", f"sqlite:///{logdir}/moderation.db")  # flags of the run, thrown away
     t0 = time.perf_counter()
     with open(log, "wb") as err:
         proc = subprocess.Popen(

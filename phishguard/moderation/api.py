@@ -23,7 +23,7 @@ from ..service.errors import ApiError
 from ..service.handlers import json_response
 from ..service.keys import parse_bearer
 from ..service.state import TENANT
-from .runtime import MODERATION, AuthError, Forbidden, Moderation
+from .runtime import MODERATION, AuthError, Forbidden, LoginPaused, Moderation
 from .store.base import FlagQuery, NotFound, StoreError, User
 
 __all__ = ["API_ROUTES", "FEED_ROUTES", "REQUEST_MODELS", "flag_query"]
@@ -32,7 +32,7 @@ MAX_BODY = 65536
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_max_length=10000)
+    model_config = ConfigDict(extra="ignore", str_max_length=10000)  # SPEC §3: unknown fields are ignored
 
 
 class LoginRequest(_Body):
@@ -145,6 +145,8 @@ async def login(request: web.Request) -> web.Response:
     body = await read_model(request, MAX_BODY, LoginRequest)
     try:
         token, user = await _store(mod.login(body.user, body.password))
+    except LoginPaused as exc:
+        raise ApiError(429, "rate_limited", str(exc), {"Retry-After": str(int(exc.retry_after) + 1)}) from None
     except AuthError as exc:
         raise ApiError(401, "unauthorized", str(exc)) from None
     return json_response({"token": token, "user": user.name, "role": user.role,

@@ -55,6 +55,10 @@ class ModerationSettings(_Strict):
     purge_interval_s: float = Field(
         3600.0, gt=0, description="Seconds between a worker's automatic purges of data past retention_days."
     )
+    login_max_failures: int = Field(
+        5, ge=1, description="Failed logins for one user name (per worker) before logins for it pause."
+    )
+    login_pause_s: float = Field(300.0, gt=0, description="How long logins pause after too many failures (seconds).")
     session_ttl_s: int = Field(43200, ge=60, description="Lifetime of a moderator's login session (seconds).")
     secure_cookies: bool = Field(
         False, description="Mark the session cookie Secure (set when the pages are served over HTTPS)."

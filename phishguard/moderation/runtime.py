@@ -35,7 +35,7 @@ from .passwords import hash_password, new_token, token_hash, verify_password
 from .store import NotFound, Store, StoreError, open_store
 from .store.base import Decision, DomainStatus, Flag, NewFlag, Sighting, User
 
-__all__ = ["MODERATION", "AuthError", "Forbidden", "Moderation", "standings_of"]
+__all__ = ["MODERATION", "AuthError", "Forbidden", "LoginPaused", "Moderation", "standings_of"]
 
 log = logging.getLogger("phishguard.moderation")
 T = TypeVar("T")
@@ -51,6 +51,14 @@ def _dummy_hash() -> str:
 
 class AuthError(Exception):
     """Unknown user, wrong password, or an invalid / expired token."""
+
+
+class LoginPaused(AuthError):
+    """Too many failed logins for this user name: wait ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: float):
+        super().__init__(f"too many failed logins; try again in {int(retry_after) + 1} s")
+        self.retry_after = retry_after
 
 
 class Forbidden(Exception):
@@ -82,6 +90,7 @@ class Moderation:
         self.store_ok = False
         self._background: set[asyncio.Task[Any]] = set()
         self.sender: Any = None  # webhooks.WebhookSender when webhooks are configured
+        self._failed_logins: dict[str, list[float]] = {}  # user name -> monotonic times of recent failures
 
     # ------------------------------------------------------------------ life cycle
 
@@ -252,14 +261,23 @@ class Moderation:
     # ------------------------------------------------------------------ users and sessions
 
     async def login(self, name: str, password: str) -> tuple[str, User]:
-        """A new session token for ``name`` (AuthError on a wrong name or password)."""
+        """A new session token for ``name`` (AuthError on a wrong name or password; LoginPaused
+        after ``login_max_failures`` failures for the name within ``login_pause_s``)."""
+        now = time.monotonic()
+        failures = [t for t in self._failed_logins.get(name, ()) if now - t < self.config.login_pause_s]
+        if len(failures) >= self.config.login_max_failures:
+            raise LoginPaused(self.config.login_pause_s - (now - failures[0]))
         try:
             user, stored = await self.run(lambda s: s.get_user(name))
         except NotFound:
             user, stored = None, _dummy_hash()
         ok = await asyncio.get_running_loop().run_in_executor(None, verify_password, password, stored)
         if user is None or not ok or user.disabled:
+            if len(self._failed_logins) > 10000:  # bounded: a flood of made-up names cannot grow it
+                self._failed_logins.clear()
+            self._failed_logins[name] = [*failures, now]
             raise AuthError("wrong user name or password")
+        self._failed_logins.pop(name, None)
         token = new_token()
         now = time.time()
         expires = now + self.config.session_ttl_s

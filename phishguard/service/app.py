@@ -2,8 +2,8 @@
 
 >>> from phishguard.settings import Settings
 >>> app = create_app(Settings())
->>> sorted(app[ACCESS])[:3]
-['/healthz', '/metrics', '/openapi.json']
+>>> sorted(p for p in app[ACCESS] if not p.startswith(("/v1/moderation", "/moderation")))
+['/healthz', '/metrics', '/openapi.json', '/readyz', '/v1/admin/reload', '/v1/decisions', '/v1/scan', '/v1/scan/batch']
 """
 
 from __future__ import annotations

@@ -300,3 +300,13 @@ async def test_a_decision_reaches_the_marketplace_webhook_signed(aiohttp_client,
     assert decided["data"]["message_id"] == "m-1" and decided["data"]["context"] == {"chat_id": "c-1"}
     assert decided["data"]["moderator"] == "anna" and decided["data"]["action"] == "confirm"
     assert {e["type"] for e in got} >= {"domain.confirmed", "messages.rejudged"}
+
+
+async def test_logins_pause_after_repeated_failures(make_client):
+    client = await make_client(login_max_failures=3, login_pause_s=60)
+    for _ in range(3):
+        assert (await client.post("/v1/moderation/login", json={"user": "anna", "password": "guess"})).status == 401
+    resp = await client.post("/v1/moderation/login", json={"user": "anna", "password": PASSWORD})
+    assert resp.status == 429 and int(resp.headers["Retry-After"]) > 0
+    assert (await resp.json())["error"]["code"] == "rate_limited"
+    assert (await client.post("/v1/moderation/login", json={"user": "victor", "password": PASSWORD})).status == 200
