@@ -34,7 +34,6 @@ import hmac
 import json
 import logging
 import secrets
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -75,8 +74,6 @@ STATUSES = ("open", "confirmed", "dismissed")
 PAGE_SIZE = 50
 SNIPPET_CHARS = 160
 NOTE_MAX = 1000
-WALK_PAGE = 500  # flags per store call when looking for the previous flag of the queue
-WALK_PAGES = 20  # ... and at most this many calls (10,000 flags)
 HISTORY_PAGE = 100
 
 CSP = (
@@ -549,42 +546,16 @@ def page(*, auth: bool = True, post: bool = False) -> Callable[[Handler], RouteH
 
 def _neighbours(store: Any, query: FlagQuery, flag_id: int) -> tuple[int | None, int | None]:
     """(previous, next) flag ids around ``flag_id`` in the queue ``query`` (newest first)."""
-    older = store.list_flags(replace(query, before_id=flag_id, limit=1)).items
-    nxt = older[0].id if older else None
-    prev: int | None = None
-    before: int | None = None
-    for _ in range(WALK_PAGES):
-        page_ = store.list_flags(replace(query, before_id=before, limit=WALK_PAGE))
-        for item in page_.items:
-            if item.id <= flag_id:
-                return prev, nxt
-            prev = item.id
-        if page_.next is None:
-            return prev, nxt
-        before = page_.next
-    return None, nxt
+    older = store.list_flags(replace(query, before_id=flag_id, after_id=None, limit=1)).items
+    newer = store.list_flags(replace(query, before_id=None, after_id=flag_id, limit=1)).items
+    return (newer[0].id if newer else None), (older[0].id if older else None)
 
 
 def _latest_decisions(store: Any, before: int | None, limit: int) -> tuple[list[Decision], int | None]:
     """The newest ``limit`` decisions with id < ``before`` (newest first) and the ``before`` of
-    the next older page (None: no older ones). The store lists oldest first, so this walks it."""
-    kept: deque[Decision] = deque(maxlen=limit)
-    dropped = False
-    after = 0
-    while True:
-        batch = store.decisions(after_id=after, limit=1000)
-        for decision in batch:
-            if before is not None and decision.id >= before:
-                batch = []
-                break
-            if len(kept) == limit:
-                dropped = True
-            kept.append(decision)
-        if len(batch) < 1000:
-            break
-        after = batch[-1].id
-    newest_first = list(reversed(kept))
-    return newest_first, (newest_first[-1].id if dropped and newest_first else None)
+    the next older page (None: no older ones)."""
+    found = store.decisions(before_id=before, newest_first=True, limit=limit + 1)
+    return found[:limit], (found[limit - 1].id if len(found) > limit else None)
 
 
 def _flag_page(store: Any, flag_id: int, query: FlagQuery) -> dict[str, Any]:

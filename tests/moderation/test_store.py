@@ -732,3 +732,14 @@ def test_unreachable_postgres(tmp_path: Path) -> None:
     port = _free_port()
     message = _open_error(f"postgres://bob:s3cret@127.0.0.1:{port}/db?connect_timeout=2")
     assert "cannot connect" in message and "s3cret" not in message and "bob:***@" in message
+
+
+def test_newest_first_history_and_the_nearest_newer_flag(store):
+    ids = store.add_flags([new_flag(message_id=f"p-{i}") for i in range(5)])
+    for fid in ids:
+        store.decide(action="confirm", moderator="anna", flag_ids=[fid], now=1000.0 + fid)
+    newest = store.decisions(newest_first=True, limit=2)
+    assert [d.flag_id for d in newest] == [ids[4], ids[3]]
+    older = store.decisions(newest_first=True, before_id=newest[-1].id, limit=10)
+    assert [d.flag_id for d in older] == [ids[2], ids[1], ids[0]]
+    assert [f.id for f in store.list_flags(FlagQuery(after_id=ids[1], limit=2)).items] == [ids[2], ids[3]]

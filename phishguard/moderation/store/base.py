@@ -121,6 +121,7 @@ class FlagQuery:
     max_score: float | None = None
     limit: int = 50
     before_id: int | None = None
+    after_id: int | None = None  # flags newer than this, the nearest first (a queue's previous item)
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,8 +277,17 @@ class Store(ABC):
         is written then)."""
 
     @abstractmethod
-    def decisions(self, *, flag_id: int | None = None, after_id: int = 0, limit: int = 100) -> list[Decision]:
-        """Decision history, oldest first (the audit trail)."""
+    def decisions(
+        self,
+        *,
+        flag_id: int | None = None,
+        after_id: int = 0,
+        before_id: int | None = None,
+        newest_first: bool = False,
+        limit: int = 100,
+    ) -> list[Decision]:
+        """Decision history (the audit trail): ids in (after_id, before_id), oldest first unless
+        ``newest_first``."""
 
     @abstractmethod
     def decided_flags(self, *, since: float | None = None) -> Iterable[tuple[Flag, Decision]]:

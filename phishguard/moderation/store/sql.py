@@ -200,6 +200,7 @@ def _flag_filters(q: FlagQuery) -> tuple[list[str], list[Any]]:
     add("f.score >= ?", q.min_score)
     add("f.score <= ?", q.max_score)
     add("f.id < ?", q.before_id)
+    add("f.id > ?", q.after_id)
     return conds, params
 
 
@@ -380,7 +381,8 @@ class SqlStore(Store):
         if limit is not None:
             tail = " LIMIT ?"
             params.append(limit)
-        rows = self._read_all(f"SELECT {_FLAG_COLUMNS} FROM flags f{where} ORDER BY f.id DESC{tail}", params)
+        order = "ASC" if q.after_id is not None else "DESC"  # after_id: the nearest newer ones first
+        rows = self._read_all(f"SELECT {_FLAG_COLUMNS} FROM flags f{where} ORDER BY f.id {order}{tail}", params)
         return [_flag(r) for r in rows]
 
     def list_flags(self, query: FlagQuery) -> Page:
@@ -469,14 +471,26 @@ class SqlStore(Store):
                 )
         return Decision(int(did), flag_id, action, moderator, note, list(domains), now)
 
-    def decisions(self, *, flag_id: int | None = None, after_id: int = 0, limit: int = 100) -> list[Decision]:
+    def decisions(
+        self,
+        *,
+        flag_id: int | None = None,
+        after_id: int = 0,
+        before_id: int | None = None,
+        newest_first: bool = False,
+        limit: int = 100,
+    ) -> list[Decision]:
         cond = "d.id > ?"
         params: list[Any] = [after_id]
+        if before_id is not None:
+            cond += " AND d.id < ?"
+            params.append(before_id)
         if flag_id is not None:
             cond += " AND d.flag_id = ?"
             params.append(flag_id)
+        order = "DESC" if newest_first else "ASC"
         rows = self._read_all(
-            f"SELECT {_DECISION_COLUMNS} FROM decisions d WHERE {cond} ORDER BY d.id LIMIT ?",
+            f"SELECT {_DECISION_COLUMNS} FROM decisions d WHERE {cond} ORDER BY d.id {order} LIMIT ?",
             [*params, limit],
         )
         return [_decision(r) for r in rows]
