@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from ..service.body import read_model
 from ..service.errors import ApiError
@@ -29,6 +29,8 @@ from .store.base import FlagQuery, NotFound, StoreError, User
 __all__ = ["API_ROUTES", "FEED_ROUTES", "REQUEST_MODELS", "flag_query"]
 
 MAX_BODY = 65536
+MAX_ID = 2**63 - 1  # the stores' ids are signed 64-bit integers (SQLite INTEGER, PostgreSQL BIGINT)
+MAX_DOMAIN = 253  # the longest DNS name, in characters
 
 
 class _Body(BaseModel):
@@ -45,12 +47,15 @@ class DecisionRequest(_Body):
     note: str = Field("", max_length=2000)
 
 
+Domain = Annotated[str, StringConstraints(max_length=MAX_DOMAIN, pattern=r"\S")]  # not blank
+
+
 class CampaignDecisionRequest(DecisionRequest):
     key: str = Field(min_length=3, max_length=500)
 
 
 class DomainDecisionRequest(DecisionRequest):
-    domains: list[str] = Field(min_length=1, max_length=1000)
+    domains: list[Domain] = Field(min_length=1, max_length=1000)
 
 
 def _moderation(request: web.Request) -> Moderation:
@@ -83,30 +88,31 @@ async def _store(awaitable: Any) -> Any:
         raise ApiError(503, "store_unavailable", f"the moderation store is unavailable: {exc}") from None
 
 
-def _int(request: web.Request, name: str, default: int | None = None, *, lo: int = 0, hi: int = 2**62) -> int | None:
+def _number(request: web.Request, name: str, kind: type[int] | type[float]) -> Any:
+    """Query parameter ``name`` as ``kind`` (None when absent); 400 when it is not a finite number."""
     raw = request.query.get(name)
     if raw is None or raw == "":
-        return default
+        return None
     try:
-        value = int(raw)
+        value = kind(raw)
     except ValueError:
-        raise ApiError(400, "invalid_request", f"query parameter {name}: must be an integer") from None
+        raise ApiError(400, "invalid_request", f"query parameter {name}: must be {'an integer' if kind is int else 'a number'}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ApiError(400, "invalid_request", f"query parameter {name}: must be a finite number")
+    return value
+
+
+def _int(request: web.Request, name: str, default: int | None = None, *, lo: int = 0, hi: int = 2**62) -> int | None:
+    value = _number(request, name, int)
+    if value is None:
+        return default
     if not lo <= value <= hi:
         raise ApiError(400, "invalid_request", f"query parameter {name}: must be within [{lo}, {hi}]")
     return value
 
 
 def _float(request: web.Request, name: str) -> float | None:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ApiError(400, "invalid_request", f"query parameter {name}: must be a number") from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise ApiError(400, "invalid_request", f"query parameter {name}: must be a finite number")
-    return value
+    return _number(request, name, float)
 
 
 def _choice(request: web.Request, name: str, choices: tuple[str, ...]) -> str | None:
@@ -170,10 +176,14 @@ async def list_flags(request: web.Request) -> web.Response:
 
 
 def _flag_id(request: web.Request) -> int:
+    """The path's flag id; 404 for anything that cannot be a stored id (not an integer, out of range)."""
     try:
-        return int(request.match_info["flag_id"])
+        fid = int(request.match_info["flag_id"])
     except ValueError:
-        raise ApiError(404, "not_found", "no such flag") from None
+        fid = 0
+    if not 1 <= fid <= MAX_ID:
+        raise ApiError(404, "not_found", "no such flag")
+    return fid
 
 
 async def get_flag(request: web.Request) -> web.Response:
