@@ -1,7 +1,8 @@
 """Speed of the shipped models and of the whole scanner with them (issue #6 targets), one core.
 
-Prints: text model messages/s in batches of 1,000 and p50/p99 for one message; the same for the URL
-model; the whole scanner (rules + URLs + models, the shipped settings) in ``scan_many`` batches and per
+Prints: text model messages/s in batches of 1,000 and p50/p99 for one message; the cost of the explanation
+words (``LinearModel.explain``) of the messages the model calls scams, from a batch's rows and for one
+message alone; the same for the URL model; the whole scanner (rules + URLs + models, the shipped settings) in ``scan_many`` batches and per
 message, beside the scanner without the model rules; CLI start-up (``phishguard --help`` and a first
 scan); whether scikit-learn gets imported by scanning (it must not).
 
@@ -21,12 +22,17 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from phishguard.classifier.serve import LinearModel
+
 ROOT = Path(__file__).resolve().parents[1]
+T = TypeVar("T")
 MODEL_RULES = ("model.text-scam", "model.text-spam", "model.url")
 
 
@@ -48,7 +54,7 @@ def rate(n: int, run: Callable[[], object], rounds: int = 5) -> float:
     return statistics.median(rates)
 
 
-def latency(items: list[str], one: Callable[[str], object]) -> str:
+def latency(items: Sequence[T], one: Callable[[T], object]) -> str:
     """CPU-time p50/p99 of ``one`` per item, and the wall-clock p99."""
     cpu, wall = [], []
     for x in items:
@@ -62,6 +68,19 @@ def latency(items: list[str], one: Callable[[str], object]) -> str:
 
 def batches(fn: Callable[[list[str]], object], items: list[str], size: int = 1000) -> Callable[[], None]:
     return lambda: [fn(items[i:i + size]) for i in range(0, len(items), size)]
+
+
+def explain_speed(text: LinearModel, docs: list[str]) -> None:
+    """CPU cost of the explanation words of the messages scored as scams (score >= 0.5): per explained message
+    from each batch's own rows, and p50/p99 for one message (its 1-row matrix; scoring excluded)."""
+    chunks = [docs[i:i + 1000] for i in range(0, len(docs), 1000)]
+    ready = [(s, np.flatnonzero(s.proba[:, text.classes.index("scam")] >= 0.5).tolist())
+             for s in (text.scored(c) for c in chunks)]
+    n = sum(len(rows) for _, rows in ready)
+    r = rate(n, lambda: [text.explain(s, rows, "scam", 3) for s, rows in ready])
+    print(f"explanation words, from the batch's rows: {1e6 / r:.1f} µs per explained message ({n} of {len(docs)})")
+    alone = [text.scored([docs[i + 1000 * j]]) for j, (_, rows) in enumerate(ready) for i in rows][:1000]
+    print(f"explanation words, one message alone: {latency(alone, lambda s: text.explain(s, [0], 'scam', 3))}")
 
 
 def main() -> None:
@@ -79,6 +98,7 @@ def main() -> None:
     r = rate(len(docs), batches(text.predict_proba, docs))
     print(f"text model, batches of 1000: {r:,.0f} msgs/s  (target >= 10,000)")
     print(f"text model, one message: {latency(docs[:3000], lambda d: text.predict_proba([d]))}  (target p99 <= 300 µs)")
+    explain_speed(text, docs)
 
     url = load_numpy_model(ROOT / "models" / "url.json")
     hosts = [host_document(h) for h in ("olx-pl.oferta-1.xyz", "avito.ru", "github.com", "allegro.pl-x7.top")] * 250

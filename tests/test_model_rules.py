@@ -54,23 +54,66 @@ def test_the_url_model_skips_messenger_hosts(scanner):
     assert "model.url" not in rules_of(scanner.scan("Вступайте https://chat.whatsapp.com/F308TS1LItv1jQsKgM7RBM"))
 
 
-def test_scan_many_scores_the_batch_once_and_equals_scan(scanner, monkeypatch):
+def test_scan_many_scores_and_explains_the_batch_once_and_equals_scan(scanner, monkeypatch):
     from phishguard.classifier.serve import LinearModel
 
     texts = [CARD_REQUEST, "Здравствуйте, камера ещё продаётся?", "https://youla.ru-receive.online/pay", CARD_REQUEST, ""]
     one = [scanner.scan(t) for t in texts]
-    calls: list[int] = []
-    real = LinearModel.predict_proba
+    scored: list[int] = []
+    explained: list[int] = []
+    real_scored, real_explain = LinearModel.scored, LinearModel.explain
 
-    def counting(self, docs):
-        calls.append(len(docs))
-        return real(self, docs)
+    def counting_scored(self, docs):
+        scored.append(len(docs))
+        return real_scored(self, docs)
 
-    monkeypatch.setattr(LinearModel, "predict_proba", counting)
+    def counting_explain(self, batch, rows, label, k=3):
+        explained.append(len(rows))
+        return real_explain(self, batch, rows, label, k)
+
+    monkeypatch.setattr(LinearModel, "scored", counting_scored)
+    monkeypatch.setattr(LinearModel, "explain", counting_explain)
     many = scanner.scan_many(texts)
-    assert calls == [4]  # the distinct texts, in one call; no per-message scoring
+    assert scored == [4]  # the distinct texts, in one call; no per-message scoring
+    assert explained == [1]  # the one distinct text that fires, from the batch's rows; none explained alone
     for a, b in zip(one, many):
         assert (a.verdict, a.score, a.reasons, a.urls, a.models) == (b.verdict, b.score, b.reasons, b.urls, b.models)
+
+
+def _reference_top_terms(model, doc: str, label: str, k: int) -> list[str]:
+    """The explanation spelt out plainly: a word's push is the sum, over its occurrences, of tf-idf x
+    coefficient of each distinct n-gram column of it; positive pushes, strongest first, ties in text order."""
+    doc = doc.lower()
+    f = model.features([doc])
+    out_k = model.classes.index(label)
+    weight = {c: v * model.coef_t[c, out_k] for c, v in zip(f.col.tolist(), f.val.tolist())}
+    push: dict[str, float] = {}
+    for b in model.blocks:
+        for u in b.units(doc):
+            word = u.strip(".,:;!?()[]«»\"'")
+            if word.isalpha():
+                push[word] = push.get(word, 0.0) + sum(weight[c] for c in set(b._unit(u)))
+    ranked = sorted((kv for kv in push.items() if kv[1] > 0), key=lambda kv: -kv[1])
+    return [w for w, _ in ranked[:k]]
+
+
+def test_batch_explanations_equal_the_plain_definition_and_one_by_one(scanner):
+    import csv
+
+    from phishguard.classifier.features import text_document
+    from phishguard.ruleset.model_matchers import loaded_model, models_dir
+
+    model = loaded_model(models_dir() / "text.json")
+    texts: list[str] = []
+    for name in ("scam.tsv", "legit.tsv", "holdout.tsv"):
+        with (Path(__file__).parent / "data" / "chat_corpus" / name).open(encoding="utf-8", newline="") as f:
+            texts += [r["text"] for r in csv.DictReader(f, delimiter="\t")][:60]
+    docs = [text_document(t) for t in texts] + [""]
+    for label, k in (("scam", 3), ("spam", 5)):
+        batch = model.explain(model.scored(docs), range(len(docs)), label, k)
+        assert batch == [_reference_top_terms(model, d, label, k) for d in docs]
+        assert batch == [model.top_terms(d, label, k) for d in docs]
+        assert sum(bool(w) for w in batch) > (100 if label == "scam" else 0)
 
 
 def rules_copy(tmp_path: Path, models_yaml_edit) -> Path:

@@ -6,14 +6,20 @@ the linear weights; the sigmoid calibrators) and reproduces its ``predict_proba`
 same strings as scikit-learn's analyzers make, hashed with the same MurmurHash3 (signed, seed 0), so the
 probabilities match to float rounding (``tests/test_classifier_serving.py`` checks it).
 
-Speed: the char n-grams of a word are hashed once and cached (chat repeats its words); a batch is
-scored with a handful of numpy calls over all its messages at once.
+Speed: the char n-grams of a word are hashed once and cached as a machine-integer array (chat repeats
+its words; the batch's columns are then appended buffer to buffer and read by numpy without a copy); a batch is
+scored with a handful of numpy calls over all its messages at once. :meth:`LinearModel.scored` keeps the
+batch's sparse tf-idf rows beside its probabilities, and :meth:`LinearModel.explain` reads the words that
+pushed chosen rows most from those rows (one vectorized pass for all of them), so an explanation never
+featurizes its message again.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,10 +30,13 @@ import numpy as np
 from .card import ModelIntegrityError, read_card, verified_path
 from .features import WORD_RE, _WS2, word_char_ngrams
 
-__all__ = ["LinearModel", "Block", "load_numpy_model"]
+__all__ = ["LinearModel", "Block", "Scored", "load_numpy_model"]
 
 _CACHE_MAX = 200_000
+_SHOWN_MAX = 50_000  # cached explainable words (each holds a small array: ~0.4 KB)
 _PUNCT = ".,:;!?()[]«»\"'"
+#: A cached unit that cannot be shown (link, number, n-gram of several words, structural token).
+_NOT_SHOWN: tuple[str, np.ndarray, int] = ("", np.zeros(0, dtype=np.int64), 0)
 
 
 def _index(token: str, n: int) -> int:
@@ -46,17 +55,18 @@ class Block:
         self.token_re = re.compile(spec["token_pattern"]) if spec.get("token_pattern") else WORD_RE
         self.idf = idf
         self.offset = offset
-        self._cache: dict[str, tuple[int, ...]] = {}
+        self._cache: dict[str, array[int]] = {}
+        self._shown: dict[str, tuple[str, np.ndarray, int]] = {}
 
-    def _unit(self, unit: str) -> tuple[int, ...]:
-        """Column indices (with repeats) of one word (char_wb) or one token n-gram (word)."""
+    def _unit(self, unit: str) -> array[int]:
+        """Column indices (with repeats; int64) of one word (char_wb) or one token n-gram (word)."""
         got = self._cache.get(unit)
         if got is None:
             if len(self._cache) >= _CACHE_MAX:
                 self._cache.clear()
             n, off = self.n, self.offset
             grams = word_char_ngrams(unit, self.lo, self.hi) if self.analyzer == "char_wb" else (unit,)
-            got = self._cache[unit] = tuple(off + _index(g, n) for g in grams)
+            got = self._cache[unit] = array("q", [off + _index(g, n) for g in grams])
         return got
 
     def units(self, doc: str) -> list[str]:
@@ -71,18 +81,50 @@ class Block:
             out.extend(" ".join(tokens[i:i + k]) for i in range(len(tokens) - k + 1))
         return out
 
-    def columns(self, doc: str) -> list[int]:
-        cols: list[int] = []
+    def columns(self, doc: str, out: array[int]) -> None:
+        """Append the column indices (with repeats) of ``doc``'s n-grams in this block to ``out``."""
+        cache = self._cache
         for u in self.units(doc):
-            cols.extend(self._unit(u))
-        return cols
+            got = cache.get(u)
+            out.extend(got if got is not None else self._unit(u))
+
+    def shown_units(self, doc: str) -> list[str]:
+        """The units of ``doc`` that can name a word: char_wb words, word-block single tokens (an n-gram of
+        several tokens has a space, so it is never a word)."""
+        if self.analyzer == "char_wb":
+            return _WS2.sub(" ", doc).split()
+        return self.token_re.findall(doc) if self.lo == 1 else []
+
+    def shown(self, unit: str) -> tuple[str, np.ndarray, int]:
+        """(the word a unit shows — letters only, punctuation stripped —, its distinct columns, how many), or
+        :data:`_NOT_SHOWN` for a unit that is not a word; cached like :meth:`_unit`."""
+        got = self._shown.get(unit)
+        if got is None:
+            if len(self._shown) >= _SHOWN_MAX:
+                self._shown.clear()
+            key = unit.strip(_PUNCT)
+            cols = np.unique(np.frombuffer(self._unit(unit), dtype=np.int64)) if key.isalpha() else None
+            got = self._shown[unit] = (key, cols, len(cols)) if cols is not None else _NOT_SHOWN
+        return got
 
 
 @dataclass(frozen=True)
 class _Features:
+    """A sparse (documents x columns) tf-idf matrix, nonzeros sorted by (row, column)."""
+
     row: np.ndarray  # message index of each nonzero
     col: np.ndarray  # global column
     val: np.ndarray  # tf-idf, l2-normalized per block
+    key: np.ndarray  # row * n_total + col, ascending: finds a (row, column) nonzero by searchsorted
+
+
+@dataclass(frozen=True)
+class Scored:
+    """Class probabilities of some documents, with the tf-idf rows they came from (for :meth:`LinearModel.explain`)."""
+
+    docs: list[str]  # as given
+    proba: np.ndarray  # (documents, classes)
+    features: _Features
 
 
 class LinearModel:
@@ -117,17 +159,18 @@ class LinearModel:
 
     def features(self, docs: list[str]) -> _Features:
         """Sparse tf-idf rows of ``docs`` (sublinear tf, idf, l2 per block), as sklearn computes them."""
-        rows: list[int] = []
-        cols: list[int] = []
-        for i, doc in enumerate(docs):
+        cols: array[int] = array("q")
+        sizes: list[int] = []
+        for doc in docs:
             if self.lowercase:
                 doc = doc.lower()
             before = len(cols)
             for b in self.blocks:
-                cols.extend(b.columns(doc))
-            rows.extend([i] * (len(cols) - before))
+                b.columns(doc, cols)
+            sizes.append(len(cols) - before)
         n_total = self.n_total
-        key = np.asarray(rows, dtype=np.int64) * n_total + np.asarray(cols, dtype=np.int64)
+        rows = np.repeat(np.arange(len(docs), dtype=np.int64), sizes)
+        key = rows * n_total + np.frombuffer(cols, dtype=np.int64)
         key, tf = np.unique(key, return_counts=True)
         row, col = np.divmod(key, n_total)
         val = (np.log(tf) + 1.0) * self.idf[col]
@@ -137,22 +180,23 @@ class LinearModel:
         sq = np.bincount(grp, weights=val * val, minlength=len(docs) * nb)
         norm = np.sqrt(sq)
         val = val / norm[grp]
-        return _Features(row, col, val)
+        return _Features(row, col, val, key)
 
     def _features_one(self, doc: str) -> _Features:
         """:meth:`features` for one document, with fewer numpy calls (the single-message latency path)."""
         if self.lowercase:
             doc = doc.lower()
-        cols: list[int] = []
+        cols: array[int] = array("q")
         for b in self.blocks:
-            cols.extend(b.columns(doc))
+            b.columns(doc, cols)
         if not cols:
-            return _Features(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
-        col, tf = np.unique(np.array(cols, dtype=np.int64), return_counts=True)
+            empty = np.zeros(0, np.int64)
+            return _Features(empty, empty, np.zeros(0), empty)
+        col, tf = np.unique(np.frombuffer(cols, dtype=np.int64), return_counts=True)
         val = (np.log(tf) + 1.0) * self.idf[col]
         block = self.block_of[col]
         val /= np.sqrt(np.bincount(block, weights=val * val, minlength=len(self.blocks)))[block]
-        return _Features(np.zeros(len(col), dtype=np.int64), col, val)
+        return _Features(np.zeros(len(col), dtype=np.int64), col, val, col)
 
     def decision(self, f: _Features, n_docs: int) -> np.ndarray:
         """Raw decision values, shape (n_docs, n_estimator_outputs)."""
@@ -166,11 +210,19 @@ class LinearModel:
 
     def predict_proba(self, docs: list[str]) -> np.ndarray:
         """Calibrated class probabilities, one row per document."""
+        return self.scored(docs).proba
+
+    def scored(self, docs: list[str]) -> Scored:
+        """:meth:`predict_proba` that also keeps the documents' tf-idf rows, to :meth:`explain` any of them."""
         docs = list(docs)
         if not docs:
-            return np.zeros((0, len(self.classes)))
+            empty = np.zeros(0, np.int64)
+            return Scored(docs, np.zeros((0, len(self.classes))), _Features(empty, empty, np.zeros(0), empty))
         f = self._features_one(docs[0]) if len(docs) == 1 else self.features(docs)
-        d = self.decision(f, len(docs))
+        return Scored(docs, self._calibrated(self.decision(f, len(docs))), f)
+
+    def _calibrated(self, d: np.ndarray) -> np.ndarray:
+        """Class probabilities from raw decision values (the sigmoid calibrators, then normalized)."""
         p = 1.0 / (1.0 + np.exp(self.cal_a * d + self.cal_b))
         if len(self.classes) == 2:
             proba = np.column_stack([1.0 - p[:, 0], p[:, 0]])
@@ -185,45 +237,72 @@ class LinearModel:
         return self.predict_proba(docs)[:, self.classes.index(label)]
 
     def top_terms(self, doc: str, label: str, k: int = 3) -> list[str]:
-        """The words (char_wb blocks) or tokens (word blocks) of ``doc`` that push it most towards ``label``.
+        """The words (char_wb blocks) or tokens (word blocks) of ``doc`` that push it most towards ``label``
+        (:meth:`explain` of a batch of one)."""
+        return self.explain(self.scored([doc]), [0], label, k)[0]
 
-        A word's push is the sum of its n-grams' weights (tf-idf x coefficient of ``label``'s output), each
-        distinct n-gram of the word once, so a moderator sees words that are in the text, not hash buckets.
+    def explain(self, scored: Scored, rows: Sequence[int], label: str, k: int = 3) -> list[list[str]]:
+        """For each of ``rows`` of ``scored``, the ``k`` words of its document that push it most towards
+        ``label``, strongest first (ties: first in the text first); only words with a positive push.
+
+        A word's push is the sum, over its occurrences, of the contributions of its distinct n-gram columns
+        (tf-idf value of the row x coefficient of ``label``'s output), read from the rows already computed —
+        a moderator sees words that are in the text, not hash buckets.
         """
-        if self.lowercase:
-            doc = doc.lower()
-        f = self._features_one(doc)
-        keys, unit_of, cols = self._word_columns(doc)
-        if not keys or not len(f.col):
-            return []
+        words, key_row, cols, key_of_col = self._shown_columns(scored.docs, rows)
+        if not words:
+            return [[] for _ in rows]
+        f = scored.features
         out_k = self.classes.index(label) if self.coef_t.shape[1] > 1 else 0
-        order = np.argsort(f.col)
-        sorted_cols = f.col[order]
-        weight = (f.val * self.coef_t[f.col, out_k])[order]
-        pair = np.unique(np.asarray(unit_of, dtype=np.int64) * self.n_total + np.asarray(cols, dtype=np.int64))
-        unit, col = np.divmod(pair, self.n_total)
-        per_unit = np.bincount(unit, weights=weight[np.searchsorted(sorted_cols, col)], minlength=len(keys))
-        push: dict[str, float] = {}
-        for key, w in zip(keys, per_unit.tolist()):
-            push[key] = push.get(key, 0.0) + w
-        ranked = sorted((kv for kv in push.items() if kv[1] > 0), key=lambda kv: -kv[1])
-        return [u for u, _ in ranked[:k]]
+        if len(rows) == 1:  # the single-message path: fewer numpy calls
+            pos = np.searchsorted(f.key, cols + rows[0] * self.n_total)
+        else:
+            pos = np.searchsorted(f.key, np.asarray(rows, dtype=np.int64)[key_row[key_of_col]] * self.n_total + cols)
+        push = np.bincount(key_of_col, weights=f.val[pos] * self.coef_t[cols, out_k], minlength=len(words))
+        if len(rows) == 1:
+            return [[words[i] for i in np.argsort(-push, kind="stable")[:k].tolist() if push[i] > 0]]
+        return self._ranked(words, key_row, push, len(rows), k)
 
-    def _word_columns(self, doc: str) -> tuple[list[str], list[int], list[int]]:
-        """The words of ``doc`` that can be shown (letters only, punctuation stripped; links, numbers and
-        structural tokens are not), and for each of its n-gram columns the index of the word it belongs to."""
-        keys: list[str] = []
-        unit_of: list[int] = []
-        cols: list[int] = []
-        for b in self.blocks:
-            for u in b.units(doc):
-                key = u.strip(_PUNCT)
-                if key.isalpha():
-                    c = b._unit(u)
-                    unit_of.extend([len(keys)] * len(c))
-                    cols.extend(c)
-                    keys.append(key)
-        return keys, unit_of, cols
+    def _shown_columns(
+        self, docs: list[str], rows: Sequence[int]
+    ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+        """The distinct words of each of ``rows`` (in order of first occurrence), the position in ``rows`` of
+        each word's row, and for each occurrence of a word its distinct columns with the word's index."""
+        words: list[str] = []
+        key_row: list[int] = []
+        parts: list[np.ndarray] = []
+        owner: list[int] = []
+        sizes: list[int] = []
+        for j, r in enumerate(rows):
+            doc = docs[r].lower() if self.lowercase else docs[r]
+            index: dict[str, int] = {}
+            for b in self.blocks:
+                cache = b._shown
+                for u in b.shown_units(doc):
+                    key, ucols, size = cache.get(u) or b.shown(u)
+                    if size:
+                        owner.append(index.setdefault(key, len(words) + len(index)))
+                        parts.append(ucols)
+                        sizes.append(size)
+            words.extend(index)
+            key_row.extend([j] * len(index))
+        if not parts:
+            empty = np.zeros(0, np.int64)
+            return [], empty, empty, empty
+        key_of_col = np.repeat(np.asarray(owner, dtype=np.int64), sizes)
+        return words, np.asarray(key_row, dtype=np.int64), np.concatenate(parts), key_of_col
+
+    @staticmethod
+    def _ranked(words: list[str], key_row: np.ndarray, push: np.ndarray, n_rows: int, k: int) -> list[list[str]]:
+        """Per row, its ``k`` words of largest positive push (ties in the order of the words)."""
+        cand = np.flatnonzero(push > 0)
+        cand = cand[np.lexsort((cand, -push[cand], key_row[cand]))]
+        grp = key_row[cand]
+        rank = np.arange(len(cand)) - np.searchsorted(grp, grp)
+        out: list[list[str]] = [[] for _ in range(n_rows)]
+        for g, j in zip(cand[rank < k].tolist(), grp[rank < k].tolist()):
+            out[j].append(words[g])
+        return out
 
     def top_ngrams(self, doc: str, label: str, k: int = 3) -> list[str]:
         """The character n-grams of ``doc`` (char_wb blocks) that push it most towards ``label``,

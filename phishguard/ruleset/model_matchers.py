@@ -7,7 +7,9 @@ file makes every call fail with the same clear error, which the engine reports a
 
 The raw score and model version go to ``msg.memo["models"]`` (``{"text": {"score", "version"}}``) so the
 scanner can copy them into ``Verdict.models``. :func:`score_batch` fills those memos for a whole batch in one
-vectorized call (``Scanner.scan_many``); the matcher then only reads them.
+vectorized call (``Scanner.scan_many``) and, for the messages a ``text_model`` rule will fire on, computes the
+explanation words from the batch's own tf-idf rows in one more pass; the matcher then only reads them. Alone
+(``Scanner.scan``), a message is featurized once for its score and, if a rule fires, explained from that row.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ __all__ = [
 _DIR: Path | None = None
 _LOCK = threading.Lock()
 _LOADED: dict[tuple[str, float], Any] = {}
+#: Private ``msg.memo`` key: the text model's scored row of a message scanned alone (shared by the rules).
+_SCORED = "text_model_scored"
 
 
 def set_models_dir(path: Path | None) -> None:
@@ -119,8 +123,15 @@ class TextModelParams(_Params):
 
 
 #: A whitespace-free chunk that is a link: a scheme, ``www.``, or a dotted name ending in a Latin TLD.
-_LINKISH = re.compile(r"\S*(?:://|www\.|\.[a-z]{2,}(?=[/:?#]|\s|$))\S*", re.IGNORECASE)
+#: (Chunks and marks are two regexes: one ``\S*(?:mark)\S*`` retries every start inside a long chunk
+#: without a mark, which is quadratic — 20,000 letters in one word took 7 s.)
+_CHUNK = re.compile(r"\S+")
+_LINK_MARK = re.compile(r"://|www\.|\.[a-z]{2,}(?:[/:?#]|\Z)", re.IGNORECASE)
 _LETTER_WORD = re.compile(r"[^\W\d_]{2,}")
+
+
+def _drop_link(chunk: re.Match[str]) -> str:
+    return " " if _LINK_MARK.search(chunk.group()) else chunk.group()
 
 
 def words_outside_links(text: str) -> int:
@@ -129,7 +140,7 @@ def words_outside_links(text: str) -> int:
     >>> words_outside_links("Оплата тут: https://partner.top/track/1"), words_outside_links("bit.ly/3xyz 10000")
     (2, 0)
     """
-    return len(_LETTER_WORD.findall(_LINKISH.sub(" ", text)))
+    return len(_LETTER_WORD.findall(_CHUNK.sub(_drop_link, text)))
 
 
 def _entry(model: Any, proba: Any) -> dict[str, Any]:
@@ -151,14 +162,45 @@ def _evidence(msg: MessageView, words: list[str]) -> str:
 
 def score_batch(rules: Iterable[CompiledRule], msgs: list[MessageView]) -> None:
     """Score the texts of ``msgs`` with the text model in one vectorized call and leave each message's
-    scores in its memo, where the ``text_model`` matcher reads them (``Scanner.scan_many``).
+    scores in its memo, where the ``text_model`` matchers read them (``Scanner.scan_many``); then let each
+    ``text_model`` rule explain, from the batch's tf-idf rows, the messages it will fire on.
 
     Does nothing without a ``text_model`` rule among ``rules`` or when the model does not load (each
     message's matcher then reports the failure as it would alone).
     """
-    fn = next((r.fn for r in rules if r.doc.matcher_name == "text_model"), None)
-    if fn is not None and msgs:
-        fn.score_batch(msgs)
+    fns = [r.fn for r in rules if r.doc.matcher_name == "text_model"]
+    if not fns or not msgs:
+        return
+    done = fns[0].score_batch(msgs)
+    if done is not None:
+        for fn in fns:
+            fn.explain_batch(msgs, *done)
+
+
+class _Explained(threading.local):
+    """The explanation words a rule computed for the last batch this thread scored, by memo entry.
+
+    Keyed by ``id`` of the message's memo entry (the entry is held, so the id stays its own) and checked
+    by identity: only a message of that very batch reads them; any other is explained on its own.
+    """
+
+    def __init__(self) -> None:
+        self.words: dict[int, tuple[dict[str, Any], list[str]]] = {}
+
+    def get(self, entry: dict[str, Any]) -> list[str] | None:
+        got = self.words.get(id(entry))
+        return got[1] if got is not None and got[0] is entry else None
+
+
+def _scored_entry(msg: MessageView, model: Any) -> dict[str, Any]:
+    """The message's text-model memo entry; scored now (one row, kept in the memo for an explanation) if
+    the batch did not score it."""
+    memo = msg.memo.setdefault("models", {})
+    entry = memo.get("text")
+    if entry is None:
+        scored = msg.memo[_SCORED] = model.scored([msg.norm.text])
+        entry = memo["text"] = _entry(model, scored.proba[0])
+    return entry
 
 
 @matcher("text_model", "text", TextModelParams)
@@ -168,28 +210,52 @@ def _build_text_model(p: TextModelParams, res: Resources) -> TextFn:
     card = _card(res, "text")
     thr = _threshold(card, p.label, p.threshold)
     lazy = _Lazy(card)
+    explained = _Explained()
+
+    def fires(entry: dict[str, Any], text: str) -> bool:
+        return float(entry.get(p.label, 0.0)) >= thr and words_outside_links(text) >= p.min_words
 
     def run(msg: MessageView) -> Iterator[Hit]:
         model = lazy.get()
-        memo = msg.memo.setdefault("models", {})
-        entry = memo.get("text")
-        if entry is None:
-            entry = memo["text"] = _entry(model, model.predict_proba([msg.norm.text])[0])
+        entry = _scored_entry(msg, model)
         score = float(entry.get(p.label, 0.0))
-        if score >= thr and words_outside_links(msg.norm.text) >= p.min_words:
-            words = model.top_terms(msg.norm.text, p.label, p.top)
-            shown = ", ".join(words) if words else msg.text[:80]
-            yield Hit(evidence=_evidence(msg, words), strength=score, vars={"score": f"{score:.2f}", "words": shown})
+        if score < thr:
+            return
+        words = explained.get(entry)  # fires() held in the batch
+        if words is None:
+            if words_outside_links(msg.norm.text) < p.min_words:
+                return
+            scored = msg.memo.get(_SCORED) or model.scored([msg.norm.text])
+            words = model.explain(scored, [0], p.label, p.top)[0]
+        shown = ", ".join(words) if words else msg.text[:80]
+        yield Hit(evidence=_evidence(msg, words), strength=score, vars={"score": f"{score:.2f}", "words": shown})
 
-    def batch(msgs: list[MessageView]) -> None:
+    def batch(msgs: list[MessageView]) -> tuple[Any, Any] | None:
+        """Score ``msgs`` into their memos; (the model, its scored rows) for :func:`explain_batch`."""
         try:
             model = lazy.get()
         except Exception:  # noqa: BLE001 - remembered by the lazy loader; every message's matcher raises it
-            return
-        for msg, proba in zip(msgs, model.predict_proba([m.norm.text for m in msgs])):
+            return None
+        scored = model.scored([m.norm.text for m in msgs])
+        for msg, proba in zip(msgs, scored.proba):
             msg.memo.setdefault("models", {})["text"] = _entry(model, proba)
+        return model, scored
+
+    def explain_batch(msgs: list[MessageView], model: Any, scored: Any) -> None:
+        """Explain, from the batch's rows, the messages of ``msgs`` this rule fires on (none other)."""
+        explained.words = {}
+        try:
+            if lazy.get() is not model:  # another card: each message is explained on its own
+                return
+        except Exception:  # noqa: BLE001 - remembered by the lazy loader; every message's matcher raises it
+            return
+        entries = [m.memo["models"]["text"] for m in msgs]
+        rows = [i for i, (m, e) in enumerate(zip(msgs, entries)) if fires(e, m.norm.text)]
+        words = model.explain(scored, rows, p.label, p.top) if rows else []
+        explained.words = {id(entries[i]): (entries[i], w) for i, w in zip(rows, words)}
 
     run.score_batch = batch  # type: ignore[attr-defined]
+    run.explain_batch = explain_batch  # type: ignore[attr-defined]
     return run
 
 
