@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from phishguard.hosts import BIDI, ZERO_WIDTH, HostInfo, parse_host, top_level_labels
 
@@ -180,9 +181,24 @@ def _host_part(info: HostInfo, form: str) -> str:
     return f"[{form}]" if info.ip_form == "ipv6" else form
 
 
+#: ASCII a user part keeps as written in ``url``/``display``; everything else is percent-encoded as
+#: UTF-8 (as WHATWG serializes it). Left raw, ``a[b@host`` reads as a broken IPv6 literal to yarl and
+#: urllib, and a character that NFKC turns into ``/?#@:%`` makes them refuse the whole URL.
+_USERINFO_SAFE = "!$&'()*+,;=:@%`{}|^~"
+
+
+def _userinfo_form(userinfo: str) -> str:
+    """The user part as it appears in ``url`` and ``display`` (``span.userinfo`` keeps it as written).
+
+    >>> _userinfo_form("a[b]"), _userinfo_form("авито.рф"), _userinfo_form("user:pass"), _userinfo_form("@")
+    ('a%5Bb%5D', '%D0%B0%D0%B2%D0%B8%D1%82%D0%BE.%D1%80%D1%84', 'user:pass', '@')
+    """
+    return quote(userinfo, safe=_USERINFO_SAFE, errors="replace")
+
+
 def _make(text: str, start: int, end: int, scheme: str | None, info: HostInfo, userinfo: str | None,
           port: int | None, path: str, defanged: bool) -> UrlSpan:
-    head = f"{scheme or 'https'}://" + (f"{userinfo}@" if userinfo is not None else "")
+    head = f"{scheme or 'https'}://" + (f"{_userinfo_form(userinfo)}@" if userinfo is not None else "")
     tail = (f":{port}" if port is not None else "")
     cut = min((i for i in (path.find("?"), path.find("#")) if i >= 0), default=len(path))
     machine_path = path[:cut].replace("\\", "/") + path[cut:]

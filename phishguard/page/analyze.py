@@ -61,7 +61,21 @@ _TAG_RE = re.compile(
 )
 _ATTR_RE = re.compile(r"""([^\s"'<>/=]++)(?:\s*+=\s*+("[^"]*+"|'[^']*+'|[^\s"'<>=`]++))?""")
 _SPACE_RE = re.compile(r"[ \t\r\f\v\xa0]+")
-_LINES_RE = re.compile(r"\s*\n\s*")
+_WS_RUN_RE = re.compile(r"\s+")
+
+
+def _lines(text: str) -> str:
+    """Each whitespace run holding a newline becomes one newline (other runs stay as they are).
+
+    Same result as ``re.sub(r"\\s*\\n\\s*", "\\n", text)``, but linear: that regex retries every
+    start inside a long run of spaces ``_SPACE_RE`` leaves alone (``\\u2003``, ``\\x1c`` ...), which
+    is quadratic (40,000 em spaces: 5 s).
+
+    >>> _lines("a \\u2003\\n\\n b\\u2003\\u2003c")
+    'a\\nb\\u2003\\u2003c'
+    """
+    return _WS_RUN_RE.sub(lambda m: "\n" if "\n" in m.group() else m.group(), text)
+
 
 _CAPTURED = frozenset({"title", "label", "h1", "h2", "h3", "button", "a"})
 MAX_LINKS = 500
@@ -218,7 +232,7 @@ def visible_text(fragment: str, limit: int = MAX_TEXT) -> str:
     text = _ANY_TAG_RE.sub(" ", text)
     if len(text) > 2 * limit:
         text = text[: 2 * limit]
-    text = _LINES_RE.sub("\n", _SPACE_RE.sub(" ", text)).strip()
+    text = _lines(_SPACE_RE.sub(" ", text)).strip()
     if "&" in text:
         text = html_lib.unescape(text).replace("\xa0", " ")
     return text[:limit]
