@@ -1,6 +1,6 @@
 """Quality of the text rules alone (no links, no models): recall and false positives.
 
-Run: ``.venv/bin/python benchmarks/text_rules_quality.py [--misses]``.
+Run: ``.venv/bin/python benchmarks/text_rules_quality.py [--misses] [--without-models]``.
 
 - the project's chat corpus (tests/data/chat_corpus): recall on scam, false positives on legit, per
   scenario and language, and again after deterministic obfuscation (tests/test_text_corpus.py); the
@@ -43,11 +43,16 @@ def read_tsv(path: Path) -> list[dict[str, str]]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--misses", action="store_true", help="print missed scam and flagged legit messages")
+    ap.add_argument("--without-models", action="store_true",
+                    help="switch the model rules (text_model matcher, rules/models.yaml) off: the keyword rules alone")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
     from tests.test_text_corpus import obfuscate  # the same transformation the tests use
 
     scanner = Scanner(Settings())
+    if args.without_models:
+        models = [r.id for r in scanner.ruleset.text_rules if r.doc.matcher_name == "text_model"]
+        scanner = Scanner(Settings(rule_overrides={rid: {"enabled": False} for rid in models}))
 
     def verdict(text: str) -> str:
         return combine(run_text_rules(scanner.ruleset, MessageView(text, normalize_text(text))), scanner.policy).verdict

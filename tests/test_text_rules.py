@@ -71,6 +71,18 @@ def test_word_index_memo_is_refreshed_when_patterns_are_added():
     assert ix.add("Баланс*") == a  # interned by folded spelling
 
 
+def test_chunk_memo_is_bounded_and_refreshed():
+    ix = WordIndex(max_chunks=3)
+    a = ix.add("баланс*")
+    f = ix.feature(frozenset({a}))
+    assert ix.chunks["баланса,"][0] == (f,)
+    g = ix.feature(frozenset({a, ix.add("баланса")}))
+    assert ix.chunks["баланса,"][0] == (f, g)  # a new feature starts a fresh memo
+    for w in ("x", "y", "z", "w", "v"):
+        ix.chunks[w]
+    assert len(ix.chunks) <= 3
+
+
 # --------------------------------------------------------------------------- the near matcher
 
 

@@ -1,9 +1,9 @@
 """The ``near`` matcher against a plain reference implementation of its semantics (issue #4, speed work).
 
-``phishguard.ruleset.text_matchers`` is written for speed: one regex pass for words and sentence ends,
-per-word memoised pattern lookups, phrase positions without sets, the window search unrolled for two
-and three slots, evidence offsets found with ``str.find``. The reference below is the slow, obvious
-form of the same rules — every word against every pattern (``WordPattern.matches``), the sentence split
+``phishguard.ruleset.text_matchers`` is written for speed: per-chunk memoised words, features and
+sentence ends, a gate memo that decides which rules and phrases can match, a word scan limited to the
+features those rules use, the window search unrolled for two and three slots, evidence offsets from
+running sums of chunk sizes. The reference below is the slow, obvious form of the same rules — every word against every pattern (``WordPattern.matches``), the sentence split
 as documented, ``itertools.product`` over each slot's candidates nearest first — and every shipped
 ``near`` rule must give the same hits (same evidence, so the same window) on every message of the chat
 corpus, on 200-character joins of them (the speed benchmark's shape), on hand-made edge cases, and on
@@ -182,3 +182,30 @@ VOCAB = ["укажите", "баланс", "карты", "сумма", "не", "
                 max_size=30))
 def test_near_rules_match_the_reference_on_word_salad(rules, pieces):
     check(rules, "".join(w + sep for w, sep in pieces))
+
+
+def test_random_near_rules_match_the_reference():
+    """Rules of 1 to 5 slots, ordered or not, across sentences or not, with phrases and guards, on word
+    salads with runs of spaces and newlines (the shipped rules have 2 or 3 slots and none is ordered)."""
+    import test_text_rules_equivalence as me  # the reference's word cache must forget other rules' patterns
+
+    from phishguard.ruleset.text_matchers import _build_near
+
+    rnd = random.Random(7)
+    terms = ["укажите", "баланс*", "карт(ы|е)", "не меньше", "cvv", "код", "из смс", "смс", "банк", "send",
+             "the code", "code", "card", "никому", "не", "at least", "how much", "руб"]
+    seps = [" ", " ", ", ", ". ", "! ", "\n", "... ", ".", "  "]
+    fired = 0
+    for _ in range(120):
+        p = NearParams(slots=[rnd.sample(terms, rnd.randint(1, 3)) for _ in range(rnd.randint(1, 5))],
+                       within=rnd.randint(1, 12), ordered=rnd.random() < 0.4, sentence=rnd.random() < 0.7,
+                       unless=rnd.sample(terms, rnd.randint(0, 2)), unless_within=rnd.randint(0, 4))
+        fn, ref = _build_near(p, None), Reference(p)
+        me._MATCHED.clear()
+        for _ in range(30):
+            text = "".join(rnd.choice(VOCAB) + rnd.choice(seps) for _ in range(rnd.randint(0, 25)))
+            msg = MessageView(text, normalize_text(text))
+            expected = ref.evidence(msg)
+            fired += bool(expected)
+            assert [h.evidence for h in fn(msg)] == expected, (p, text)
+    assert fired > 200

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from ..verdict import Finding
 from .loader import CompiledRule, RuleSet
-from .matchers import GATES, FindingsView, Hit, LinkView, MessageView, PageView
+from .matchers import GATE_PLANS, GATES, FindingsView, Hit, LinkView, MessageView, PageView
 
 __all__ = ["render_message", "run_text_rules", "run_link_rules", "run_message_rules", "run_page_rules", "findings_for"]
 
@@ -28,6 +29,8 @@ def render_message(template: str, lang: str, values: dict) -> str:
     >>> render_message("Это не {brand}: {detail}", "ru", {"brand": "avito.ru", "detail": {"ru": "буква", "en": "letter"}})
     'Это не avito.ru: буква'
     """
+    if "{" not in template:  # most messages are static: no placeholder to fill
+        return template
 
     def sub(m: re.Match[str]) -> str:
         v = values.get(m.group(1))
@@ -41,7 +44,7 @@ def render_message(template: str, lang: str, values: dict) -> str:
 
 
 def _finding(rule: CompiledRule, hit: Hit) -> Finding:
-    values = {"evidence": hit.evidence, **hit.vars}
+    values = {"evidence": hit.evidence, **hit.vars} if hit.vars else {"evidence": hit.evidence}
     msgs = rule.doc.messages
     return Finding(
         rule=rule.id,
@@ -102,23 +105,102 @@ def _failure_finding(ruleset: RuleSet, failed: list[str]) -> Finding:
     return _finding(rule, Hit(evidence=ids, vars={"detail": ids}))
 
 
-def _gated(ruleset: RuleSet, msg: MessageView) -> list[CompiledRule]:
-    """The text rules whose keyword gate lets this message through (see ``matchers.GATES``)."""
-    keys: dict[str, frozenset] = {}
+#: Per rule set (by its ``text_gates``): the gate names, and what :func:`_gated` answered for each
+#: combination of gate keys.
+_GATE_MEMOS: dict[int, tuple[tuple, tuple[str, ...], dict[tuple, tuple]]] = {}
+GATE_MEMO_SIZE = 4096  # combinations remembered per rule set; the memo starts afresh when full
+
+
+def _gate_names(gates: tuple) -> tuple[str, ...]:
+    """The gates the rules of ``gates`` (rule, gate name, anchors) name, each once, in order."""
+    return tuple(dict.fromkeys(g for _, g, _ in gates if g is not None))
+
+
+def _gated(ruleset: RuleSet, msg: MessageView) -> tuple[tuple[CompiledRule, Callable | None, tuple | None, Any], ...]:
+    """The text rules whose keyword gate lets this message through (see ``matchers.GATES``), each with
+    its fast path (:func:`_plan`).
+
+    The answer depends only on the gates' keys, and messages repeat key combinations (most hold none of
+    the anchor words), so it is memoised per rule set on the keys.
+    """
+    gates = ruleset.text_gates
+    entry = _GATE_MEMOS.get(id(gates))
+    if entry is None or entry[0] is not gates:
+        entry = _GATE_MEMOS[id(gates)] = (gates, _gate_names(gates), {})
+        if len(_GATE_MEMOS) > 8:  # rule sets come and go in tests; keep the live few
+            _GATE_MEMOS.clear()
+            _GATE_MEMOS[id(gates)] = entry
+    _, names, memo = entry
+    keys = (GATES[names[0]](msg),) if len(names) == 1 else tuple(GATES[name](msg) for name in names)
+    rules = memo.get(keys)
+    if rules is None:
+        if len(memo) >= GATE_MEMO_SIZE:
+            memo.clear()
+        rules = memo[keys] = _plan(gates, dict(zip(names, keys)))
+    return rules
+
+
+def _gate(gates: tuple, keys: dict[str, frozenset]) -> tuple[CompiledRule, ...]:
+    """The rules of ``gates`` (rule, gate name, anchors) let through by the gate ``keys``: a gated rule
+    needs every anchor to meet its gate's keys."""
     out = []
-    for rule, gate, anchors in ruleset.text_gates:
+    for rule, gate, anchors in gates:
         if gate is not None:
-            present = keys.get(gate)
-            if present is None:
-                present = keys[gate] = GATES[gate](msg)
-            for a in anchors:  # a plain loop: a generator here costs more than the check itself
-                if a.isdisjoint(present):
+            have = keys[gate]
+            for a in anchors:
+                if a.isdisjoint(have):
                     break
             else:
                 out.append(rule)
             continue
         out.append(rule)
-    return out
+    return tuple(out)
+
+
+_FIXED: dict[int, tuple] = {}  # id(rule) -> (rule, its finding's fixed fields, or False: placeholders)
+
+
+def _plan(gates: tuple, keys: dict[str, frozenset]) -> tuple[tuple[CompiledRule, Callable | None, tuple | None, Any], ...]:
+    """The rules let through by the gate ``keys`` (:func:`_gate`), each as ``(rule, evidence, fixed,
+    prepared)``.
+
+    A gated matcher may refine the gate: ``fn.prepare(keys)`` returns None when no message with these
+    keys can match (the rule is dropped), else a value for ``fn.evidence(msg, prepared)`` (str or None:
+    the evidence of its one hit). For such a rule whose messages have no placeholders, ``evidence`` is
+    that function and ``fixed`` the finding's other fields (``Finding`` positional order, evidence and
+    message left out), so :func:`run_text_rules` builds the finding directly — the same finding as
+    ``_finding(rule, Hit(evidence))``. Other rules get ``(rule, None, None, None)`` and run as usual.
+    Last, ``GATE_PLANS[gate]`` may replace the prepared values of each gate's rules (shared work).
+    """
+    out: list[tuple[CompiledRule, Callable | None, tuple | None, Any]] = []
+    for rule in _gate(gates, keys):
+        fn = rule.fn
+        prepare = getattr(fn, "prepare", None)
+        if prepare is None or not callable(getattr(fn, "evidence", None)):
+            out.append((rule, None, None, None))
+            continue
+        prepared = prepare(keys[fn.gate])
+        if prepared is None:
+            continue
+        fixed = _FIXED.get(id(rule))
+        if fixed is None or fixed[0] is not rule:
+            msgs = rule.doc.messages
+            static = "{" not in msgs.en and "{" not in msgs.ru
+            fixed = _FIXED[id(rule)] = (rule, static and (rule.id, rule.doc.category, rule.doc.severity,
+                                                         max(0.0, min(1.0, rule.weight * 1.0)), msgs.en, msgs.ru, rule.floor))
+            if len(_FIXED) > 4096:
+                _FIXED.clear()
+        if not fixed[1]:
+            out.append((rule, None, None, None))
+            continue
+        out.append((rule, fn.evidence, fixed[1], prepared))
+    for gate, share in GATE_PLANS.items():
+        mine = [k for k, (rule, ev, _, _) in enumerate(out) if ev is not None and getattr(rule.fn, "gate", None) == gate]
+        if mine:
+            shared = share([out[k][3] for k in mine])
+            for k, prepared in zip(mine, shared):
+                out[k] = (*out[k][:3], prepared)
+    return tuple(out)
 
 
 def _run(ruleset: RuleSet, rules: Iterable[CompiledRule], view, extra: Iterable[CompiledRule] = ()) -> list[Finding]:
@@ -133,8 +215,31 @@ def _run(ruleset: RuleSet, rules: Iterable[CompiledRule], view, extra: Iterable[
 
 
 def run_text_rules(ruleset: RuleSet, msg: MessageView) -> list[Finding]:
-    """Text rules, plus the signal rules when the scanner raised a signal (text cut, too many links)."""
-    return _run(ruleset, _gated(ruleset, msg), msg, ruleset.signal_rules if msg.signals else ())
+    """Text rules, plus the signal rules when the scanner raised a signal (text cut, too many links).
+
+    The same findings as ``_run(ruleset, <gated rules>, msg, <signal rules>)``, with the fast path of
+    :func:`_plan` for the rules that have one.
+    """
+    found: list[Finding] = []
+    failed: list[str] = []
+    for rule, ev, fixed, prepared in _gated(ruleset, msg):
+        if ev is None:
+            found += findings_for((rule,), msg, failed)
+            continue
+        try:
+            evidence = ev(msg, prepared)
+        except Exception:
+            log.exception("rule %s failed (%s); the verdict is degraded", rule.id, rule.source)
+            failed.append(rule.id)
+            continue
+        if evidence is not None:
+            rid, category, severity, weight, en, ru, floor = fixed  # type: ignore[misc]
+            found.append(Finding(rid, category, severity, weight, evidence, {"en": en, "ru": ru}, floor))
+    if msg.signals and ruleset.signal_rules:
+        found += findings_for(ruleset.signal_rules, msg, failed)
+    if failed:
+        found.append(_failure_finding(ruleset, failed))
+    return found
 
 
 def run_link_rules(ruleset: RuleSet, link: LinkView) -> list[Finding]:

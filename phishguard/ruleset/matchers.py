@@ -38,6 +38,7 @@ __all__ = [
     "MatcherSpec",
     "MATCHERS",
     "GATES",
+    "GATE_PLANS",
     "matcher",
 ]
 
@@ -151,8 +152,16 @@ MATCHERS: dict[str, MatcherSpec] = {}
 #: Cheap per-message pre-checks shared by a family of text matchers. A matcher function that has
 #: ``gate`` (a name in GATES) and ``anchors`` (sets of keys, one per required slot) is skipped unless
 #: every anchor meets ``GATES[gate](msg)`` — computed once per message for all such rules. This is
-#: the keyword prefilter: most messages never reach most rules.
+#: the keyword prefilter: most messages never reach most rules. The engine remembers its answer per
+#: combination of keys; a matcher function may refine it there with ``prepare(keys)`` (None: no
+#: message with these keys can match; else a value the engine passes to ``evidence(msg, prepared)``),
+#: see ``engine._plan``.
 GATES: dict[str, Callable[[MessageView], frozenset[Any]]] = {}
+
+#: Optional, per gate: given the prepared values (``prepare(keys)``) of the rules that one combination
+#: of keys lets through, in order, return them (as many, in the same order) possibly replaced — so
+#: that per-message work can be limited to what exactly those rules need.
+GATE_PLANS: dict[str, Callable[[list[Any]], list[Any]]] = {}
 
 
 def matcher(name: str, scope: Scope, params: type[BaseModel]):

@@ -13,10 +13,16 @@ the whole match spanning at most ``within`` tokens, in slot order when ``ordered
 term occurs within ``unless_within`` tokens of the match (negations: "CVV не нужен"). The evidence is
 the original text behind the matched words.
 
-Speed: every text rule is called on every message, so the work common to all of them — splitting
-the text into words and looking up which word patterns each word matches — is done once per message
-and shared (:func:`analyze`). Word lookups are memoised per distinct word, so a message costs a few
-dictionary lookups per word, and a rule whose words are absent returns after a set check.
+Speed (issue #4: all text rules ≤ 30 µs per 200-character message): chat vocabulary repeats, so
+regexes run only on text not seen before. A message is split on white space and each chunk looked up
+in a bounded memo (:class:`_ChunkMemo`: chunk -> its words' *features* — the word groups of the
+slots and phrases they belong to — and its sentence ends), which gives the keyword gate its keys
+(``present``). The engine remembers, per combination of keys, which rules can match and how
+(:meth:`_Near.prepare`: the slots' groups and the phrases whose every word is present), so only those
+rules run, on one pass over the chunks that lists where each of *their* features occurs
+(:meth:`Analysis._scan`); each rule then checks its window on those short sorted lists. Evidence
+offsets come from running sums of the chunks' sizes. Every memo is a plain dict with a size bound
+(thread-safe enough under CPython: at worst an entry is computed twice).
 
 >>> from phishguard.normalize import normalize_text
 >>> run = _build_near(NearParams(slots=[["укаж*", "сообщ*"], ["баланс*"], ["карт(а|ы|е|у|ой)"]],
@@ -32,14 +38,17 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+from bisect import bisect_right
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from itertools import chain, product
+from dataclasses import dataclass, field
+from itertools import accumulate, chain, product
+from operator import itemgetter
 
 from pydantic import Field, field_validator
 
 from ..normalize import NormText, fold_word
-from .matchers import GATES, Hit, MessageView, Resources, TextFn, _Params, matcher
+from .matchers import GATE_PLANS, GATES, Hit, MessageView, Resources, TextFn, _Params, matcher
 
 __all__ = ["WORDS", "Analysis", "NearParams", "Term", "TermSet", "WordIndex", "WordPattern", "analyze", "parse_word"]
 
@@ -126,6 +135,46 @@ class _Memo(dict):
         return ids
 
 
+#: Chunk items (see :class:`Chunk`) that are not words: a sentence end, and a ``.`` that ends a sentence
+#: unless the last word before it (in an earlier chunk) is a short abbreviation.
+END: tuple[int, ...] = (-1,)
+COND: tuple[int, ...] = (-2,)
+
+
+class _ChunkMemo(dict):
+    """``chunk -> Chunk``: what the ``near`` rules need to know about one whitespace-free piece of text.
+
+    Filled on first access, dropped when it holds ``max_chunks`` chunks (plain dict operations only, so
+    threads may share it: at worst two threads compute the same entry)."""
+
+    __slots__ = ("index", "shared", "words")
+
+    def __init__(self, index: WordIndex):
+        super().__init__()
+        self.index = index
+        self.words: dict[str, tuple[int, ...]] = {}  # word -> feature ids (see WordIndex.features_of)
+        #: equal values are one object (few distinct ones: most chunks are one word with no feature),
+        #: so the per-message work touches little memory besides the memo's table
+        self.shared: dict[tuple, tuple] = {}
+
+    def __missing__(self, key: str) -> Chunk:
+        info = self.index._chunk(key, self.words, self.shared)
+        if len(self) >= self.index.max_chunks:
+            self.clear()
+            self.words.clear()
+            self.shared.clear()
+        self[key] = info
+        return info
+
+
+#: What a chunk (a run of non-space characters) holds, precomputed once per distinct chunk:
+#: ``(features, items, size)`` — the feature ids of all its words (the keyword gate's keys), one item
+#: per word (its feature ids, in increasing order) or sentence end (``END``/``COND``) in text order, and
+#: its number of words and length packed in one int (``words << _SHIFT | length``), so that one running
+#: sum gives both (see ``Analysis._chunk_ends``).
+Chunk = tuple[tuple[int, ...], tuple[tuple[int, ...], ...], int]
+
+
 class WordIndex:
     """Interns word patterns and answers "which patterns do the words of this text match?".
 
@@ -135,22 +184,36 @@ class WordIndex:
     what a rule matches never depends on which other rules were loaded. Registering a new pattern
     starts a fresh memo; the memo is also dropped when it holds ``max_memo`` strings.
 
+    *Features* are what the ``near`` rules look up per word: a feature is a set of word patterns (the
+    one-word terms of a slot, or one word of a phrase) and a word has it when it matches any of them.
+    ``chunks`` maps a whitespace-free piece of text to its words, their features and its sentence ends
+    (:data:`Chunk`), so the per-message work is one dictionary lookup per chunk, and regexes run only
+    on chunks not seen before.
+
     >>> ix = WordIndex()
     >>> a, b = ix.add("карт*"), ix.add("картой")
     >>> ix.ids_of("картой") == (a, b), ix.ids_of("карты") == (a,), ix.ids_of("марта")
     (True, True, ())
     >>> ix.ids_of("(картой/марта)") == (a, b)
     True
+    >>> f = ix.feature(frozenset({a, b}))
+    >>> feats, items, size = ix.chunks["(картой!"]  # one word, then a sentence end; 1 word, 8 chars
+    >>> feats == (f,), items == ((f,), END), (size >> _SHIFT, size & _MASK)
+    (True, True, (1, 8))
     """
 
-    def __init__(self, max_memo: int = 200_000):
+    def __init__(self, max_memo: int = 200_000, max_chunks: int = 50_000):
         self.max_memo = max_memo
+        self.max_chunks = max_chunks
         self._lock = threading.Lock()
         self._patterns: list[WordPattern] = []
         self._ids: dict[str, int] = {}
         self._by_stem: dict[str, list[int]] = {}
         self._stem_lengths: tuple[int, ...] = ()
+        self._features: dict[frozenset[int], int] = {}
+        self._of_pattern: list[list[int]] = []  # pattern id -> ids of the features holding it
         self.memo: _Memo = _Memo(self)
+        self.chunks: _ChunkMemo = _ChunkMemo(self)
 
     def add(self, spec: str) -> int:
         """The id of word pattern ``spec`` (registered on first use)."""
@@ -160,11 +223,24 @@ class WordIndex:
             if pid is None:
                 pid = len(self._patterns)
                 self._patterns.append(pat)
+                self._of_pattern.append([])
                 self._ids[pat.spec] = pid
                 self._by_stem.setdefault(pat.stem, []).append(pid)
                 self._stem_lengths = tuple(sorted({len(s) for s in self._by_stem}))
                 self.memo = _Memo(self)
+                self.chunks = _ChunkMemo(self)
             return pid
+
+    def feature(self, pids: frozenset[int]) -> int:
+        """The id of the feature "matches one of the patterns ``pids``" (registered on first use)."""
+        with self._lock:
+            fid = self._features.get(pids)
+            if fid is None:
+                fid = self._features[pids] = len(self._features)
+                for pid in pids:
+                    self._of_pattern[pid].append(fid)
+                self.chunks = _ChunkMemo(self)
+            return fid
 
     def pattern(self, pid: int) -> WordPattern:
         return self._patterns[pid]
@@ -172,6 +248,39 @@ class WordIndex:
     def ids_of(self, text: str) -> tuple[int, ...]:
         """Ids of the patterns matched by the words of ``text``, in increasing order."""
         return self.memo[text]
+
+    def features_of(self, word: str) -> tuple[int, ...]:
+        """Ids of the features of one word, in increasing order."""
+        of = self._of_pattern
+        return tuple(sorted({fid for pid in self._lookup_word(word) for fid in of[pid]}))
+
+    def _chunk(self, chunk: str, words: dict[str, tuple[int, ...]], shared: dict[tuple, tuple]) -> Chunk:
+        """Words, features and sentence ends of ``chunk`` (see :meth:`Analysis._scan` for the ends)."""
+        items: list[tuple[int, ...]] = []
+        last: str | None = None
+        seen = False  # a word or a sentence end before, in this chunk
+        n = 0
+        # A chunk is followed by white space (or the end of the text, where an end changes nothing).
+        for item in TOKEN_OR_END_RE.findall(chunk + " "):
+            if item[0] not in _END_CHARS:
+                feats = words.get(item)
+                if feats is None:
+                    feats = self.features_of(item)
+                    feats = words[item] = shared.setdefault(feats, feats)
+                items.append(feats)
+                n += 1
+                last, seen = item, True
+                continue
+            if item != ".":
+                items.append(END)
+            elif not seen:
+                items.append(COND)  # depends on the word before this chunk
+            elif last is None or not _is_abbreviation(last):
+                items.append(END)
+            last, seen = None, True
+        feats = tuple(sorted({f for it in items if it is not END and it is not COND for f in it}))
+        info = (shared.setdefault(feats, feats), tuple(items), n << _SHIFT | min(len(chunk), _MASK))
+        return shared.setdefault(info, info)  # type: ignore[return-value]
 
     def _lookup_chunk(self, chunk: str) -> tuple[int, ...]:
         words = TOKEN_RE.findall(chunk)
@@ -197,176 +306,285 @@ WORDS = WordIndex()
 
 # --------------------------------------------------------------------------- per-message analysis
 
+_features_of_chunk = itemgetter(0)
+_items_of_chunk = itemgetter(1)
+_size_of_chunk = itemgetter(2)
+_SHIFT = 24  # (written out as literals in ``Analysis.evidence``)
+_MASK = (1 << _SHIFT) - 1
+_NPAIRS = 512
+_PAIRS: tuple[tuple[int, int], ...] = tuple((i, i) for i in range(_NPAIRS))  # one-word occurrences, made once
+
+Occurrence = tuple[int, int]  # first word index, last word index (inclusive)
+
+
+def _chunks_of(text: str) -> list[str]:
+    """The whitespace-separated chunks of ``text``, with ``"\\n"`` (a sentence end, and never a chunk of
+    ``str.split``) between lines."""
+    if "\n" not in text:
+        return text.split()
+    chunks: list[str] = []
+    for line in text.split("\n"):
+        chunks += line.split()
+        chunks.append("\n")
+    return chunks
+
 
 class Analysis:
     """One message as the ``near`` rules see it, computed in two steps.
 
-    ``present``: the ids of every word pattern found anywhere in the text — one memo lookup per
+    ``present``: the ids of every feature found anywhere in the text — one memo lookup per
     whitespace chunk. Rules whose slots are not all present stop here (most messages, most rules).
-    ``words``/``hits``: the words and, per pattern id, the indices of the words it matches — built only
-    when a rule gets past ``present``; character spans and sentence numbers likewise, on demand.
+    ``hits``: per feature, the (word, word) occurrences of the words that have it, and the sentence
+    starts — one loop over the chunks' items, done only when a rule gets past ``present``; the words
+    and their character offsets only when a rule fires (for the evidence).
     """
 
-    __slots__ = ("_hits", "_ids_at", "_memo", "_phrases", "_sentences", "_spans", "_words", "norm", "present")
+    __slots__ = ("_chunks", "_filter", "_hits", "_memo", "_pieces", "_spans", "_starts", "_words", "norm", "present")
 
-    def __init__(self, norm: NormText, memo: _Memo):
+    def __init__(self, norm: NormText, memo: _ChunkMemo):
         self.norm = norm
         self._memo = memo
-        self.present: frozenset[int] = frozenset(chain.from_iterable(map(memo.__getitem__, norm.text.split())))
+        self._pieces = _chunks_of(norm.text)
+        self._chunks: list[Chunk] = list(map(memo.__getitem__, self._pieces))
+        self.present: frozenset[int] = frozenset(chain.from_iterable(map(_features_of_chunk, self._chunks)))
+        self._hits: dict[int, list[Occurrence]] | None = None
+        self._filter: frozenset[int] | None = None  # the features ``hits`` was limited to (None: all)
+        self._starts: list[int] = _NO_STARTS  # word indices where a sentence starts (with ``hits``)
         self._words: list[str] | None = None
-        self._sentences: list[int] | None = None
-        self._hits: dict[int, list[int]] | None = None
-        self._ids_at: list[tuple[int, ...]] = []  # per word, the pattern ids it matches (with ``hits``)
-        self._phrases: dict[tuple[int, ...], list[Occurrence]] = {}  # phrase occurrences, per message
-        self._spans: list[int] | None = None  # start offsets of the first words (see ``_start``)
+        self._spans: list[int] | tuple[list[int], int] | None = None  # see ``_start``
 
-    def _split(self) -> None:
-        """Words, their sentence numbers and the pattern ids of each word, from one regex pass.
+    def _scan(self, only: frozenset[int] | None = None) -> dict[int, list[Occurrence]]:
+        """Per feature (of those in ``only``, if given), its occurrences ``(i, i)`` (word ``i`` has it), in
+        increasing order; and the sentence starts.
 
         A sentence ends at ``! ? ;`` or a newline, and at ``.`` followed by a space unless the word
         before it is a short abbreviation (``руб.``, ``ул.``: three letters or fewer). Dots inside
-        ``avito.ru-deal.icu`` or ``3.5`` end nothing.
-
-        ``TOKEN_OR_END_RE`` finds the tokens and the sentence ends in text order (they share no
-        character, so this is ``SENTENCE_SPLIT_RE.split`` then ``TOKEN_RE.findall`` on each part, in
-        one scan); ``hits`` (pattern id -> word indices) is filled in the same loop.
+        ``avito.ru-deal.icu`` or ``3.5`` end nothing. The chunks carry their ends, resolved but for a
+        ``.`` with no word before it in its chunk (``руб .``): then the ends are found again from the
+        text (rare).
         """
-        words: list[str] = []
-        sentences: list[int] = []
-        ids_at: list[tuple[int, ...]] = []
-        hits: dict[int, list[int]] = {}
-        memo = self._memo
-        get = hits.get
-        n = 0
+        hits: defaultdict[int, list[Occurrence]] = defaultdict(list)
+        starts: list[int] = []
+        cond = False
+        i = 0
+        items = chain.from_iterable(map(_items_of_chunk, self._chunks))
+        end, cond_end, pairs, npairs = END, COND, _PAIRS, _NPAIRS
+        if only is None:
+            for item in items:
+                if item:
+                    if item is end:
+                        starts.append(i)
+                        continue
+                    if item is cond_end:
+                        cond = True
+                        continue
+                    pair = pairs[i] if i < npairs else (i, i)
+                    for f in item:
+                        hits[f].append(pair)
+                i += 1
+        else:
+            for item in items:
+                if item:
+                    if item is end:
+                        starts.append(i)
+                        continue
+                    if item is cond_end:
+                        cond = True
+                        continue
+                    pair = pairs[i] if i < npairs else (i, i)
+                    for f in item:
+                        if f in only:
+                            hits[f].append(pair)
+                i += 1
+        self._starts = self._sentence_starts() if cond else starts
+        self._hits, self._filter = hits, only
+        return hits
+
+    def _sentence_starts(self) -> list[int]:
+        """The sentence starts, from a regex pass over the text (the documented split)."""
+        starts: list[int] = []
         last: str | None = None  # the last word since the last sentence end
         i = 0
         for item in TOKEN_OR_END_RE.findall(self.norm.text):
             if item[0] in _END_CHARS:
-                if item != "." or last is None or not (last.isalpha() and len(last) <= 3):
-                    n += 1
+                if item != "." or last is None or not _is_abbreviation(last):
+                    starts.append(i)
                 last = None
                 continue
             last = item
-            words.append(item)
-            sentences.append(n)
-            ids = memo[item]
-            ids_at.append(ids)
-            for pid in ids:
-                found = get(pid)
-                if found is None:
-                    hits[pid] = [i]
-                else:
-                    found.append(i)
             i += 1
-        self._words, self._sentences, self._ids_at, self._hits = words, sentences, ids_at, hits
+        return starts
+
+    @property
+    def hits(self) -> dict[int, list[Occurrence]]:
+        """Per feature id, the occurrences of the words that have it (increasing)."""
+        if self._hits is None or self._filter is not None:
+            self._scan()
+        return self._hits  # type: ignore[return-value]
 
     @property
     def words(self) -> list[str]:
         if self._words is None:
-            self._split()
-        return self._words  # type: ignore[return-value]
+            self._words = TOKEN_RE.findall(self.norm.text)
+        return self._words
 
     @property
     def sentences(self) -> list[int]:
         """Sentence number of each word."""
-        if self._sentences is None:
-            self._split()
-        return self._sentences  # type: ignore[return-value]
-
-    @property
-    def hits(self) -> dict[int, list[int]]:
-        """Per pattern id, the indices of the words it matches (increasing)."""
         if self._hits is None:
-            self._split()
-        return self._hits  # type: ignore[return-value]
+            self._scan()
+        out, n, starts = [], 0, self._starts
+        for i in range(len(self.words)):
+            while n < len(starts) and starts[n] <= i:
+                n += 1
+            out.append(n)
+        return out
+
+    def same_sentence(self, lo: int, hi: int) -> bool:
+        """Words ``lo`` and ``hi`` (``lo <= hi``) stand in one sentence."""
+        starts = self._starts
+        return not starts or bisect_right(starts, lo) == bisect_right(starts, hi)
 
     def _start(self, k: int) -> int:
         """Character offset of word ``k`` in the normalized text.
 
-        Found by ``str.find`` from the end of the previous word: only non-token characters stand
-        between two words, so the first occurrence of word ``k`` after word ``k - 1`` is word ``k``.
+        When the chunks are separated by single spaces (the common case), from the running sums of the
+        chunks' word counts and lengths (:meth:`_chunk_ends`) and each chunk's word offsets: word ``k``
+        is in the chunk where the running word count passes ``k``. Otherwise by ``str.find`` from the end
+        of the previous word: only non-token characters stand between two words, so the first
+        occurrence of word ``k`` after word ``k - 1`` is word ``k``.
         """
-        starts = self._spans
-        if starts is None:
-            starts = self._spans = []  # type: ignore[assignment]
-        if k >= len(starts):
+        spans = self._spans
+        if spans is None:
+            spans = self._spans = self._chunk_ends()
+        if type(spans) is tuple:
+            sums, lead = spans
+            j = bisect_right(sums, k << _SHIFT | _MASK)
+            piece = self._pieces[j]
+            offsets = (_IN_CHUNK.get(piece) or _in_chunk(piece))[1]
+            if j:
+                before = sums[j - 1]
+                return lead + (before & _MASK) + j + offsets[k - (before >> _SHIFT)]
+            return lead + offsets[k]
+        if k >= len(spans):
             words, find = self.words, self.norm.text.find
-            j = len(starts)
-            pos = starts[-1] + len(words[j - 1]) if j else 0  # type: ignore[operator]
+            j = len(spans)
+            pos = spans[-1] + len(words[j - 1]) if j else 0  # type: ignore[operator]
             while j <= k:
                 pos = find(words[j], pos)
-                starts.append(pos)  # type: ignore[arg-type]
+                spans.append(pos)  # type: ignore[union-attr]
                 pos += len(words[j])
                 j += 1
-        return starts[k]  # type: ignore[return-value]
+        return spans[k]  # type: ignore[return-value,index]
+
+    def _chunk_ends(self) -> tuple[list[int], int] | list[int]:
+        """(running sums of the chunks' sizes — word count and length, see :data:`Chunk` —, number of
+        leading spaces) when the text is its chunks joined by single spaces, with at most one space
+        before and after; else an empty list (word offsets found one by one, see ``_start``)."""
+        text = self.norm.text
+        sums = list(accumulate(map(_size_of_chunk, self._chunks)))
+        if not sums or "  " in text or len(text) != (sums[-1] & _MASK) + text.count(" ") or len(text) >= _MASK:
+            return []  # other white space (newlines, tabs), runs of spaces, or very long
+        return sums, 1 if text[0] == " " else 0
 
     def spans(self) -> list[tuple[int, int]]:
         """Character span of each word in the normalized text."""
-        words = self.words
-        if words:
-            self._start(len(words) - 1)
-        return [(st, st + len(w)) for st, w in zip(self._spans or (), words)]  # type: ignore[arg-type]
+        return [(st, st + len(w)) for st, w in zip(map(self._start, range(len(self.words))), self.words)]
 
     def evidence(self, first: int, last: int) -> str:
         """The original text from word ``first`` to word ``last`` (inclusive)."""
+        spans = self._spans
+        if spans is None:
+            spans = self._spans = self._chunk_ends()
+        if type(spans) is tuple:  # (``_start`` inlined, for both ends; 24, 0xFFFFFF: ``_SHIFT``, ``_MASK``)
+            sums, lead = spans
+            pieces = self._pieces
+            get = _IN_CHUNK.get
+            j = bisect_right(sums, first << 24 | 0xFFFFFF)
+            piece = pieces[j]
+            offsets = (get(piece) or _in_chunk(piece))[1]
+            if j:
+                before = sums[j - 1]
+                start = lead + (before & 0xFFFFFF) + j + offsets[first - (before >> 24)]
+            else:
+                start = lead + offsets[first]
+            j = bisect_right(sums, last << 24 | 0xFFFFFF)
+            piece = pieces[j]
+            words, offsets = get(piece) or _in_chunk(piece)
+            if j:
+                before = sums[j - 1]
+                k = last - (before >> 24)
+                end = lead + (before & 0xFFFFFF) + j + offsets[k] + len(words[k])
+            else:
+                end = lead + offsets[last] + len(words[last])
+            return self.norm.original_slice(start, end)
         return self.norm.original_slice(self._start(first), self._start(last) + len(self.words[last]))
+
+
+_IN_CHUNK: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = {}
+
+
+def _in_chunk(chunk: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """The words of ``chunk`` and where each starts in it (remembered: chunks repeat)."""
+    got = _IN_CHUNK.get(chunk)
+    if got is None:
+        if len(_IN_CHUNK) >= 20_000:
+            _IN_CHUNK.clear()
+        words = TOKEN_RE.findall(chunk)
+        offsets, pos = [], 0
+        for word in words:  # only non-word characters stand between two words
+            pos = chunk.find(word, pos)
+            offsets.append(pos)
+            pos += len(word)
+        got = _IN_CHUNK[chunk] = (tuple(words), tuple(offsets))
+    return got
 
 
 def analyze(norm: NormText, index: WordIndex = WORDS) -> Analysis:
     """The word analysis of ``norm`` against ``index``."""
-    return Analysis(norm, index.memo)
+    return Analysis(norm, index.chunks)
 
 
 def _analysis_of(msg: MessageView) -> Analysis:
     """The message's analysis, computed once and shared by every ``near`` rule (``MessageView.memo``)."""
     a = msg.memo.get("near")
-    if a is None or a._memo is not WORDS.memo:
-        a = msg.memo["near"] = Analysis(msg.norm, WORDS.memo)
+    if a is None or a._memo is not WORDS.chunks:
+        a = msg.memo["near"] = Analysis(msg.norm, WORDS.chunks)
     return a
 
 
 # --------------------------------------------------------------------------- terms and slots
 
-Occurrence = tuple[int, int]  # first word index, last word index (inclusive)
-
 
 @dataclass(frozen=True, slots=True)
 class Term:
-    """A word pattern or a phrase of them (consecutive words)."""
+    """A word pattern or a phrase of them (consecutive words): pattern ids, and for a phrase the feature
+    of each word (a one-pattern feature)."""
 
     spec: str
     ids: tuple[int, ...]
-
-    def occurrences(self, hits: dict[int, list[int]]) -> list[Occurrence]:
-        first = hits.get(self.ids[0])
-        if not first:
-            return []
-        if len(self.ids) == 1:
-            return [(i, i) for i in first]
-        rest = [hits.get(pid) for pid in self.ids[1:]]
-        if not all(rest):
-            return []
-        sets = [set(r) for r in rest]  # type: ignore[arg-type]
-        return [(i, i + len(sets)) for i in first if all(i + k + 1 in s for k, s in enumerate(sets))]
+    features: tuple[int, ...] = ()
 
 
-def _phrase_occurrences(ids: tuple[int, ...], first: list[int], ids_at: list[tuple[int, ...]]) -> list[Occurrence]:
-    """Where the phrase ``ids`` occurs, given the positions of its first word and each word's pattern ids
-    (the same as :meth:`Term.occurrences`, without building sets)."""
-    k = len(ids) - 1
-    last = len(ids_at) - k
-    if k == 1:
-        second = ids[1]
-        return [(i, i + 1) for i in first if i < last and second in ids_at[i + 1]]
-    rest = ids[1:]
+
+def _phrase_occurrences(feats: tuple[int, ...], hits: dict[int, list[Occurrence]]) -> list[Occurrence]:
+    """Where the phrase with word features ``feats`` occurs (every feature must be a key of ``hits``).
+
+    One-word occurrences are the shared pairs of ``_PAIRS`` (below 512 words), so membership tests
+    mostly compare identities."""
+    first = hits[feats[0]]
+    if len(feats) == 2:
+        second = hits[feats[1]]
+        return [(i, i + 1) for i, _ in first if (_PAIRS[i + 1] if i < _NPAIRS - 1 else (i + 1, i + 1)) in second]
+    rest = [hits[f] for f in feats[1:]]
+    k = len(rest)
     out = []
-    for i in first:
-        if i < last:
-            for j, pid in enumerate(rest, i + 1):
-                if pid not in ids_at[j]:
-                    break
-            else:
-                out.append((i, i + k))
+    for i, _ in first:
+        for j, found in enumerate(rest, i + 1):
+            if (j, j) not in found:
+                break
+        else:
+            out.append((i, i + k))
     return out
 
 
@@ -374,58 +592,102 @@ def compile_term(spec: str, index: WordIndex = WORDS) -> Term:
     words = spec.split()
     if not words:
         raise ValueError("empty term")
-    return Term(spec, tuple(index.add(w) for w in words))
+    ids = tuple(index.add(w) for w in words)
+    return Term(spec, ids, tuple(index.feature(frozenset({pid})) for pid in ids) if len(ids) > 1 else ())
 
 
 @dataclass(frozen=True, slots=True)
 class TermSet:
-    """The terms of one slot (or of ``unless``): one-word terms as a set of pattern ids, phrases by
-    the id of their first word."""
+    """The terms of one slot (or of ``unless``): one-word terms as one feature (``single``: a word
+    matching any of them), phrases as the features of their words.
 
-    single: frozenset[int]
-    phrases: dict[int, tuple[Term, ...]]
-    phrase_firsts: frozenset[int]
-    anchors: frozenset[int]  # ids of first words: a message holding none of them cannot contain a term
+    Phrases are looked for only when every word of one is present in the message: ``candidates``
+    remembers, per set of this slot's phrase features present, which phrases those are (a small key:
+    chat repeats the few combinations)."""
+
+    single: int | None
+    phrases: tuple[tuple[int, ...], ...]
+    phrase_features: frozenset[int]  # every feature of every phrase's words
+    anchors: frozenset[int]  # features of first words: a message holding none of them cannot contain a term
+    key: tuple  # the same key, the same occurrences (cached per message)
+    candidates: dict[frozenset[int], tuple[tuple[int, ...], ...]]
 
     @classmethod
     def of(cls, specs: Sequence[str], index: WordIndex = WORDS) -> TermSet:
         single: set[int] = set()
-        phrases: dict[int, list[Term]] = {}
+        phrases: list[tuple[int, ...]] = []
         for spec in specs:
             term = compile_term(spec, index)
             if len(term.ids) == 1:
                 single.add(term.ids[0])
-            else:
-                phrases.setdefault(term.ids[0], []).append(term)
-        firsts = frozenset(phrases)
-        return cls(frozenset(single), {k: tuple(v) for k, v in phrases.items()}, firsts, frozenset(single) | firsts)
+            elif term.features not in phrases:
+                phrases.append(term.features)
+        fsingle = index.feature(frozenset(single)) if single else None
+        firsts = frozenset(f[0] for f in phrases)
+        anchors = firsts | {fsingle} if fsingle is not None else firsts
+        key = (fsingle, tuple(sorted(phrases)))
+        return cls(fsingle, tuple(phrases), frozenset(chain.from_iterable(phrases)), anchors, key, {})
 
     def occurrences(self, a: Analysis) -> list[Occurrence]:
-        """Where any term occurs: sorted, each (first word, last word) once."""
-        present = a.present
-        single = self.single & present
-        firsts = self.phrase_firsts & present if self.phrase_firsts else ()
-        if not single and not firsts:
-            return []
-        hits = a._hits
-        if hits is None:
-            a._split()
-            hits = a._hits
-        if not firsts:
-            if len(single) == 1:  # the common case: one word pattern of the slot in the message
-                for pid in single:
-                    return [(i, i) for i in hits[pid]]
-            return [(i, i) for i in sorted({i for pid in single for i in hits[pid]})]
-        found = {(i, i) for pid in single for i in hits[pid]}
-        cache = a._phrases
-        for pid in firsts:
-            for term in self.phrases[pid]:
-                ids = term.ids
-                occ = cache.get(ids)
-                if occ is None:
-                    occ = cache[ids] = _phrase_occurrences(ids, hits[pid], a._ids_at)
-                found.update(occ)
-        return sorted(found)
+        """Where any term occurs: sorted, each (first word, last word) once. Do not modify the list."""
+        hits = a.hits
+        if self.phrase_features:
+            present = self.phrase_features & a.present
+            if present:
+                cands = self.candidates.get(present)
+                if cands is None:
+                    cands = self._candidates(present)
+                if cands:
+                    return _merged(hits, (self.single if self.single in a.present else None, cands, self.key))
+        return hits.get(self.single) or _NONE  # type: ignore[arg-type]
+
+    def spec(self, present: frozenset[int]) -> Spec | None:
+        """What the terms can match in a message whose features are ``present``: the one-word feature
+        (if present) and the phrases whose every word is present; None if nothing."""
+        single = self.single if self.single in present else None
+        cands: tuple[tuple[int, ...], ...] = ()
+        if self.phrase_features:
+            found = self.phrase_features & present
+            if found:
+                cands = self.candidates.get(found) or self._candidates(found)
+        if single is None and not cands:
+            return None
+        return single, cands, self.key
+
+    def _candidates(self, present: frozenset[int]) -> tuple[tuple[int, ...], ...]:
+        """The phrases whose every word's feature is in ``present``."""
+        cands = tuple(f for f in self.phrases if present.issuperset(f))
+        if len(self.candidates) >= 4096:
+            self.candidates.clear()
+        self.candidates[present] = cands
+        return cands
+
+_NONE: list[Occurrence] = []
+_NO_STARTS: list[int] = []
+
+#: A slot prepared for the features of a message (:meth:`TermSet.spec`): the one-word feature or None,
+#: the candidate phrases, the slot's key.
+Spec = tuple["int | None", "tuple[tuple[int, ...], ...]", tuple]
+#: A rule prepared for the features of a message (:meth:`_Near.prepare`): its slots' specs, its guards'
+#: spec, and the features the word scan may be limited to (the rule's own, or those of all the rules
+#: past the gate, see :func:`_share`; None: all).
+Prepared = tuple[tuple[Spec, ...], "Spec | None", "frozenset[int] | None"]
+
+
+def _merged(hits: dict[int, list[Occurrence]], spec: Spec) -> list[Occurrence]:
+    """Occurrences of a slot with candidate phrases: sorted, each once."""
+    single, cands, _ = spec
+    if len(cands) == 1:
+        occ = _phrase_occurrences(cands[0], hits)
+        if single is None:
+            return occ
+        if not occ:
+            return hits[single]
+        return sorted(hits[single] + occ)  # one-word and longer occurrences never coincide
+    found = set(hits[single]) if single is not None else set()
+    for feats in cands:
+        found.update(_phrase_occurrences(feats, hits))
+    return sorted(found)
 
 
 # --------------------------------------------------------------------------- the near matcher
@@ -473,6 +735,34 @@ def _disjoint(combo: Sequence[Occurrence], ordered: bool) -> bool:
 GATES["near"] = lambda msg: _analysis_of(msg).present
 
 
+def _share(prepared: list[Prepared]) -> list[Prepared]:
+    """The ``near`` rules one combination of gate keys lets through (the engine's plan), prepared to
+    scan only the features some of them can use: the words of a message carry the features of every
+    rule (most words of a scam message half a dozen), the rules past the gate need a third of them."""
+    shared = frozenset().union(*(only for _, _, only in prepared))
+    return [(specs, guards, shared) for specs, guards, _ in prepared]
+
+
+GATE_PLANS["near"] = _share
+
+
+def _candidates(occ: list[Occurrence], lo_lim: int, hi_lim: int, ps: int) -> list[Occurrence] | None:
+    """The occurrences within ``lo_lim..hi_lim``, nearest to word ``ps`` first (stable: equals keep their
+    order), or None. Not a copy when it is all of ``occ`` (one occurrence): do not modify."""
+    if len(occ) == 1:
+        o = occ[0]
+        return occ if o[0] >= lo_lim and o[1] <= hi_lim else None
+    cands = [o for o in occ if o[0] >= lo_lim and o[1] <= hi_lim]
+    if not cands:
+        return None
+    if len(cands) == 2:
+        if abs(cands[1][0] - ps) < abs(cands[0][0] - ps):
+            cands.reverse()
+    elif len(cands) > 2:
+        cands.sort(key=lambda o: abs(o[0] - ps))
+    return cands
+
+
 @dataclass(frozen=True, slots=True)
 class _Near:
     slots: tuple[TermSet, ...]
@@ -480,128 +770,258 @@ class _Near:
     unless: TermSet
     p: NearParams
     gate: str = "near"  # the engine skips this rule unless every anchor is present (matchers.GATES)
+    three: bool = False  # three slots
+    within: int = 8  # (``p``'s, at hand)
+    ordered: bool = False
+    sentence: bool = True
+    unless_within: int = 3
+    features: frozenset[int] = frozenset()  # every feature of the slots and guards
+    prepared: dict = field(default_factory=dict)  # ``prepare``'s answers, per ``features & present``
 
     def __call__(self, msg: MessageView) -> tuple[Hit, ...]:
-        a = msg.memo.get("near")
-        if a is None or a._memo is not WORDS.memo:
-            a = _analysis_of(msg)
-        present = a.present
-        if not present:
-            return ()
-        for anchor in self.anchors:
-            if anchor.isdisjoint(present):
-                return ()
-        return self._search(a)
+        found = self.evidence(msg)
+        return () if found is None else (Hit(evidence=found),)
 
-    def _search(self, a: Analysis) -> tuple[Hit, ...]:
-        occ = []
+    def prepare(self, present: frozenset[int]) -> Prepared | None:
+        """This rule's slots (and guards) prepared for messages whose gate keys (features) are
+        ``present``, or None when no such message can match. The engine calls it once per distinct
+        ``present`` (memoised with the gate) and passes the answer to :meth:`evidence`."""
+        key = self.features & present  # what it depends on: few combinations, so remembered
+        memo = self.prepared
+        got = memo.get(key, memo)
+        if got is not memo:
+            return got  # type: ignore[return-value]
+        specs = []
+        got = None
         for slot in self.slots:
-            found = slot.occurrences(a)
-            if not found:
-                return ()
-            occ.append(found)
-        p = self.p
-        within = p.within
-        if len(occ) == 2:
-            windows = self._windows2(occ, within, p.ordered)
-        elif len(occ) == 3:
-            windows = self._windows3(occ, within, p.ordered)
+            spec = slot.spec(key)
+            if spec is None:
+                break
+            specs.append(spec)
         else:
-            windows = self._windows(occ)
-        guards: list[Occurrence] | None = None  # looked up only once a window is found
-        sentences = a.sentences if p.sentence else None
-        w = p.unless_within
-        for lo, hi in windows:
-            if sentences is not None and sentences[lo] != sentences[hi]:
-                continue
-            if guards is None:
-                guards = self.unless.occurrences(a)
-            if guards:
-                top, bottom = hi + w, lo - w
-                for g_start, g_end in guards:
-                    if g_start <= top and g_end >= bottom:
-                        break
-                else:
-                    return (Hit(evidence=a.evidence(lo, hi)),)
-                continue
-            return (Hit(evidence=a.evidence(lo, hi)),)
-        return ()
+            guards = self.unless.spec(key)
+            only: set[int] = set()
+            for spec in (*specs, guards) if guards is not None else specs:
+                if spec[0] is not None:
+                    only.add(spec[0])
+                for feats in spec[1]:
+                    only.update(feats)
+            got = tuple(specs), guards, frozenset(only)
+        if len(memo) >= 4096:
+            memo.clear()
+        memo[key] = got  # type: ignore[assignment]
+        return got  # type: ignore[return-value]
+
+    def evidence(self, msg: MessageView, prepared: Prepared | None = None) -> str | None:
+        """The evidence of this rule's hit on ``msg``, or None. ``prepared``: :meth:`prepare` of the
+        message's features (the engine's gate memo), else computed here."""
+        a = msg.memo.get("near")
+        if a is None or a._memo is not WORDS.chunks:
+            a = _analysis_of(msg)
+        if prepared is None:
+            prepared = self.prepare(a.present)
+            if prepared is None:
+                return None
+        # (``window`` inlined)
+        specs, guards, only = prepared
+        hits = a._hits
+        if hits is None:
+            hits = a._scan(only)
+        elif a._filter is not None and a._filter is not only and (only is None or not only <= a._filter):
+            hits = a._scan()  # scanned for other rules' features
+        if self.three:
+            s0, s1, s2 = specs
+            o0 = _merged(hits, s0) if s0[1] else hits[s0[0]]  # type: ignore[index]
+            if not o0:
+                return None
+            o1 = _merged(hits, s1) if s1[1] else hits[s1[0]]  # type: ignore[index]
+            if not o1:
+                return None
+            o2 = _merged(hits, s2) if s2[1] else hits[s2[0]]  # type: ignore[index]
+            if not o2:
+                return None
+            found = self._first3(a, o0, o1, o2, guards)
+        else:
+            found = self.window(a, prepared)
+        return None if found is None else a.evidence(*found)
+
+    def window(self, a: Analysis, prepared: Prepared) -> Occurrence | None:
+        """The first window (first word, last word) that satisfies the rule, or None."""
+        specs, guards, only = prepared
+        hits = a._hits
+        if hits is None:
+            hits = a._scan(only)
+        elif a._filter is not None and a._filter is not only and (only is None or not only <= a._filter):
+            hits = a._scan()  # scanned for other rules' features
+        if self.three:
+            s0, s1, s2 = specs
+            o0 = _merged(hits, s0) if s0[1] else hits[s0[0]]  # type: ignore[index]
+            if not o0:
+                return None
+            o1 = _merged(hits, s1) if s1[1] else hits[s1[0]]  # type: ignore[index]
+            if not o1:
+                return None
+            o2 = _merged(hits, s2) if s2[1] else hits[s2[0]]  # type: ignore[index]
+            if not o2:
+                return None
+            return self._first3(a, o0, o1, o2, guards)
+        occ = []
+        for spec in specs:
+            found = _merged(hits, spec) if spec[1] else hits[spec[0]]  # type: ignore[index]
+            if not found:
+                return None
+            occ.append(found)
+        if len(occ) == 2:
+            return self._first2(a, occ[0], occ[1], guards)
+        for lo, hi in self._windows(occ):
+            if self._accept(a, lo, hi, guards):
+                return lo, hi
+        return None
+
+    def _guards(self, a: Analysis, spec: Spec | None) -> list[Occurrence]:
+        if spec is None:
+            return _NONE
+        return _merged(a._hits, spec) if spec[1] else a._hits[spec[0]]  # type: ignore[index]
+
+    def _accept(self, a: Analysis, lo: int, hi: int, guards: Spec | None) -> bool:
+        """A window found by the search counts: in one sentence (unless ``sentence: false``), and no
+        ``unless`` term within ``unless_within`` words of it."""
+        if self.p.sentence:
+            starts = a._starts
+            if starts and bisect_right(starts, lo) != bisect_right(starts, hi):
+                return False
+        w = self.p.unless_within
+        top, bottom = hi + w, lo - w
+        for g_start, g_end in self._guards(a, guards):
+            if g_start <= top and g_end >= bottom:
+                return False
+        return True
 
     # The window search: around each occurrence of the rarest slot (the first such slot), the other
     # slots' occurrences that fit in a window of ``within`` words with it, nearest first; the first
     # combination (slot 0 varying slowest) that is non-overlapping (in slot order when ``ordered``) and
-    # spans at most ``within`` words is the first window. ``_windows`` is the general form;
-    # ``_windows2``/``_windows3`` are the same search unrolled for two and three slots (no generators
-    # of generators, no ``product``), yielding the same windows in the same order.
+    # spans at most ``within`` words is the first window, and the first window that ``_accept``s is the
+    # rule's hit. ``_windows`` is the general form; ``_first2``/``_first3`` are the same search
+    # unrolled for two and three slots, the acceptance inlined, trying the same windows in the same order.
 
-    @staticmethod
-    def _windows2(occ: list[list[Occurrence]], within: int, ordered: bool) -> Iterator[Occurrence]:
-        o0, o1 = occ
-        pivot = 1 if len(o1) < len(o0) else 0
-        for ps, pe in occ[pivot]:
-            lo_lim, hi_lim = pe - within + 1, ps + within - 1
-            other = [o for o in (o0 if pivot else o1) if o[0] >= lo_lim and o[1] <= hi_lim]
-            if not other:
-                continue
-            if len(other) > 1:
-                other.sort(key=lambda o: abs(o[0] - ps))
+    def _first2(self, a: Analysis, o0: list[Occurrence], o1: list[Occurrence], gspec: Spec | None) -> Occurrence | None:
+        within, ordered = self.within, self.ordered
+        starts = a._starts if self.sentence else None
+        guards: list[Occurrence] | None = None
+        pivot = len(o1) < len(o0)
+        piv, others = (o1, o0) if pivot else (o0, o1)
+        single = others[0] if len(others) == 1 else None
+        for ps, pe in piv:
+            if single is not None:  # (``_candidates`` inlined for one occurrence)
+                if single[0] < pe - within + 1 or single[1] > ps + within - 1:
+                    continue
+                other = others
+            else:
+                other = _candidates(others, pe - within + 1, ps + within - 1, ps)
+                if other is None:
+                    continue
             for qs, qe in other:
                 if pivot:
                     as_, ae, bs, be = qs, qe, ps, pe
                 else:
                     as_, ae, bs, be = ps, pe, qs, qe
-                lo = min(bs, as_)
-                hi = max(be, ae)
-                if hi - lo + 1 > within:
+                lo = bs if bs < as_ else as_  # noqa: FURB136 (no call: hot loop)
+                hi = be if be > ae else ae  # noqa: FURB136 (no call: hot loop)
+                if hi - lo >= within:
                     continue
                 if ordered:
-                    if ae < bs:
-                        yield lo, hi
-                elif ae < bs or be < as_:
-                    yield lo, hi
+                    if ae >= bs:
+                        continue
+                elif not (ae < bs or be < as_):
+                    continue
+                if starts and bisect_right(starts, lo) != bisect_right(starts, hi):
+                    continue
+                if guards is None:
+                    guards = _NONE if gspec is None else _merged(a._hits, gspec) if gspec[1] else a._hits[gspec[0]]  # type: ignore[index]
+                if guards:
+                    top, bottom = hi + self.unless_within, lo - self.unless_within
+                    for g_start, g_end in guards:
+                        if g_start <= top and g_end >= bottom:
+                            break
+                    else:
+                        return lo, hi
+                    continue
+                return lo, hi
+        return None
 
-    @staticmethod
-    def _windows3(occ: list[list[Occurrence]], within: int, ordered: bool) -> Iterator[Occurrence]:
-        n0, n1, n2 = len(occ[0]), len(occ[1]), len(occ[2])
+    def _first3(self, a: Analysis, o0: list[Occurrence], o1: list[Occurrence],
+                o2: list[Occurrence], gspec: Spec | None) -> Occurrence | None:
+        within, ordered = self.within, self.ordered
+        n0, n1, n2 = len(o0), len(o1), len(o2)
         pivot = 0
         if n1 < n0:
-            pivot, n0 = 1, n1
-        if n2 < n0:
+            pivot = 1
+            if n2 < n1:
+                pivot = 2
+        elif n2 < n0:
             pivot = 2
-        for ps, pe in occ[pivot]:
+        starts = a._starts if self.sentence else None
+        guards: list[Occurrence] | None = None
+        for ps, pe in (o0, o1, o2)[pivot]:
             lo_lim, hi_lim = pe - within + 1, ps + within - 1
-            near = []
-            for k in (0, 1, 2):
-                if k == pivot:
-                    near.append(((ps, pe),))
-                    continue
-                cands = [o for o in occ[k] if o[0] >= lo_lim and o[1] <= hi_lim]
-                if not cands:
-                    break
-                if len(cands) > 1:
-                    cands.sort(key=lambda o: abs(o[0] - ps))
-                near.append(cands)
+            # (``_candidates`` inlined for a slot with one occurrence)
+            if pivot == 0:
+                c0 = ((ps, pe),)
+            elif n0 == 1:
+                c0 = o0 if o0[0][0] >= lo_lim and o0[0][1] <= hi_lim else None  # type: ignore[assignment]
             else:
-                c0, c1, c2 = near
-                for as_, ae in c0:
-                    for bs, be in c1:
-                        if ordered:
-                            if ae >= bs:
-                                continue
-                        elif not (ae < bs or be < as_):
+                c0 = _candidates(o0, lo_lim, hi_lim, ps)  # type: ignore[assignment]
+            if c0 is None:
+                continue
+            if pivot == 1:
+                c1 = ((ps, pe),)
+            elif n1 == 1:
+                c1 = o1 if o1[0][0] >= lo_lim and o1[0][1] <= hi_lim else None
+            else:
+                c1 = _candidates(o1, lo_lim, hi_lim, ps)
+            if c1 is None:
+                continue
+            if pivot == 2:
+                c2 = ((ps, pe),)
+            elif n2 == 1:
+                c2 = o2 if o2[0][0] >= lo_lim and o2[0][1] <= hi_lim else None
+            else:
+                c2 = _candidates(o2, lo_lim, hi_lim, ps)
+            if c2 is None:
+                continue
+            for as_, ae in c0:
+                for bs, be in c1:
+                    if ordered:
+                        if ae >= bs:
                             continue
-                        lo01 = min(bs, as_)
-                        hi01 = max(be, ae)
-                        for cs, ce in c2:
-                            lo = min(cs, lo01)
-                            hi = max(ce, hi01)
-                            if hi - lo + 1 > within:
+                    elif not (ae < bs or be < as_):
+                        continue
+                    lo01 = bs if bs < as_ else as_  # noqa: FURB136 (no call: hot loop)
+                    hi01 = be if be > ae else ae  # noqa: FURB136 (no call: hot loop)
+                    for cs, ce in c2:
+                        lo = cs if cs < lo01 else lo01  # noqa: FURB136 (no call: hot loop)
+                        hi = ce if ce > hi01 else hi01  # noqa: FURB136 (no call: hot loop)
+                        if hi - lo >= within:
+                            continue
+                        if ordered:
+                            if be >= cs:
                                 continue
-                            if ordered:
-                                if be < cs:
-                                    yield lo, hi
-                            elif (ae < cs or ce < as_) and (be < cs or ce < bs):
-                                yield lo, hi
+                        elif not ((ae < cs or ce < as_) and (be < cs or ce < bs)):
+                            continue
+                        if starts and bisect_right(starts, lo) != bisect_right(starts, hi):
+                            continue
+                        if guards is None:
+                            guards = _NONE if gspec is None else _merged(a._hits, gspec) if gspec[1] else a._hits[gspec[0]]  # type: ignore[index]
+                        if guards:
+                            top, bottom = hi + self.unless_within, lo - self.unless_within
+                            for g_start, g_end in guards:
+                                if g_start <= top and g_end >= bottom:
+                                    break
+                            else:
+                                return lo, hi
+                            continue
+                        return lo, hi
+        return None
 
     def _windows(self, occ: list[list[Occurrence]]) -> Iterator[Occurrence]:
         """Spans (first, last word) of one occurrence per slot: non-overlapping, in slot order when
@@ -622,14 +1042,13 @@ class _Near:
                 if hi - lo + 1 <= within and _disjoint(combo, ordered):
                     yield lo, hi
 
-    def _guarded(self, lo: int, hi: int, guards: list[Occurrence]) -> bool:
-        w = self.p.unless_within
-        return any(g_start <= hi + w and g_end >= lo - w for g_start, g_end in guards)
-
 
 @matcher("near", "text", NearParams)
 def _build_near(p: NearParams, res: Resources | None) -> TextFn:
     """Words from every slot close together (``within`` words, one sentence, optionally in order), unless
     a guard word stands near; terms are words, ``stem*`` or ``stem(end|end)``, or phrases of them."""
     slots = tuple(TermSet.of(slot) for slot in p.slots)
-    return _Near(slots, tuple(s.anchors for s in slots), TermSet.of(p.unless), p)
+    unless = TermSet.of(p.unless)
+    features = frozenset(f for t in (*slots, unless) for f in ((t.single,) if t.single is not None else ()) + tuple(t.phrase_features))
+    return _Near(slots, tuple(s.anchors for s in slots), unless, p, "near", len(slots) == 3,
+                 p.within, p.ordered, p.sentence, p.unless_within, features)
