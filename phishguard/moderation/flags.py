@@ -16,7 +16,7 @@ Campaign keys group flags a moderator can decide together:
 >>> flag = new_flag(verdict, tenant="acme", text="оплата тут https://avito-pay.ru/pay/81723 карта 2200 1234 5678 9010",
 ...                 message_id="m1", context={"chat_id": "c1"}, store_text="redacted", now=0.0)
 >>> flag.domains, flag.campaign_keys
-(['avito-pay.ru'], ['domain:avito-pay.ru', 'path:avito|<domain>.ru|/pay/<n>'])
+(['avito-pay.ru'], ['domain:avito-pay.ru', 'path:avito|<domain>|/pay/<n>'])
 >>> flag.text
 'оплата тут https://avito-pay.ru/pay/81723 карта [card]'
 """
@@ -76,11 +76,10 @@ def path_template(url: str) -> str:
 
 
 def _host_shape(host: str, registered: str) -> str:
-    """The host with its registered domain's name replaced: ``pay.avito-x.ru`` -> ``pay.<domain>.ru``."""
-    suffix = registered.split(".", 1)[1] if "." in registered else ""
+    """The host with its registered domain replaced, so a kit moved to a fresh domain (any TLD)
+    keeps its shape: ``pay.avito-x.ru`` -> ``pay.<domain>``."""
     sub = host[: -len(registered)].rstrip(".") if registered and host.endswith(registered) else ""
-    shape = "<domain>" + (f".{suffix}" if suffix else "")
-    return f"{sub}.{shape}" if sub else shape
+    return f"{sub}.<domain>" if sub else "<domain>"
 
 
 def campaign_keys(verdict: dict[str, Any]) -> list[str]:
@@ -126,6 +125,8 @@ def new_flag(
         (u["brand"] for u in urls if u.get("brand")), None
     )
     kept = text if store_text == "full" else redact(text) if store_text == "redacted" else None
+    if store_text != "full":  # the evidence is a piece of the text: it must not keep what the text drops
+        reasons = [{**r, "evidence": redact(r.get("evidence", ""))} for r in reasons]
     return NewFlag(
         tenant=tenant,
         message_id=None if message_id is None else str(message_id),
