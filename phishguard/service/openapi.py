@@ -115,12 +115,33 @@ def build_openapi() -> dict[str, Any]:
 _OBJECT = {"type": "object"}
 
 
-def _param(name: str, in_path: bool) -> dict[str, Any]:
-    kind = "integer" if name in _INT_PARAMS else "number" if name in _NUM_PARAMS else "string"
-    return {"name": name, "in": "path" if in_path else "query", "required": in_path, "schema": {"type": kind}}
+def _param(name: str, in_path: bool, bounds: dict[str, tuple[int, int]] | None = None) -> dict[str, Any]:
+    """A query (or path) parameter; integers carry the range the handler accepts (``bounds`` per
+    operation, else ``_INT_PARAMS``), ``status`` its three values."""
+    schema: dict[str, Any]
+    if name in _INT_PARAMS:
+        lo, hi = (bounds or {}).get(name, _INT_PARAMS[name])
+        schema = {"type": "integer", "minimum": lo, "maximum": hi}
+    elif name in _NUM_PARAMS:
+        schema = {"type": "number"}
+    elif name == "status":
+        schema = {"type": "string", "enum": list(_STATUSES)}
+    else:
+        schema = {"type": "string"}
+    if in_path:
+        return {"name": name, "in": "path", "required": True, "schema": schema}
+    # the handlers read an empty query value as an absent one (as HTML forms send unset filters)
+    return {"name": name, "in": "query", "required": False, "allowEmptyValue": True, "schema": schema}
 
 
-def _mod(method: str, summary: str, request: str | None = None, params: list[str] = (), path_param: str = "") -> dict[str, Any]:
+def _mod(
+    method: str,
+    summary: str,
+    request: str | None = None,
+    params: list[str] = (),
+    path_param: str = "",
+    bounds: dict[str, tuple[int, int]] | None = None,
+) -> dict[str, Any]:
     """A review API operation: moderator token, JSON object answer, the SPEC error bodies."""
     op: dict[str, Any] = {
         "summary": summary,
@@ -135,25 +156,40 @@ def _mod(method: str, summary: str, request: str | None = None, params: list[str
         },
     }
     if params or path_param:
-        op["parameters"] = [_param(n, False) for n in params] + ([_param(path_param, True)] if path_param else [])
+        op["parameters"] = [_param(n, False, bounds) for n in params] + ([_param(path_param, True)] if path_param else [])
     if request:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(request)}}}
         op["responses"]["413"] = _error("payload_too_large")
     return {method: op}
 
 
-_INT_PARAMS = {"flag_id", "limit", "before", "after", "min_flags"}
+# integer parameters and the ranges moderation/api.py accepts (ids: 64-bit; queries: its _int bounds)
+_MAX_QUERY_INT = 2**62
+_INT_PARAMS = {
+    "flag_id": (1, 2**63 - 1),
+    "limit": (1, 1000),
+    "before": (0, _MAX_QUERY_INT),
+    "after": (0, _MAX_QUERY_INT),
+    "min_flags": (1, 1_000_000),
+}
 _NUM_PARAMS = {"since", "until", "min_score", "max_score"}
+_STATUSES = ("open", "confirmed", "dismissed")
 _FILTERS = ["status", "category", "brand", "domain", "tenant", "campaign", "since", "until", "min_score", "max_score", "limit", "before"]
 
 
 def _moderation_paths() -> dict[str, Any]:
     feed = _mod("get", "Decisions feed for the API key's tenant (poll with after=<last id>)", params=["after", "limit"])
     feed["get"]["security"] = [{"bearer": []}]
+    login = _mod("post", "Log in: a session token for the review API", "LoginRequest")
+    login["post"]["security"] = []  # the credentials are in the body
+    login["post"]["responses"]["401"] = _error("unauthorized: wrong user name or password")
+    login["post"]["responses"]["429"] = _error("rate_limited: too many failed logins for this name", retry_after=True)
     return {
-        "/v1/moderation/login": _mod("post", "Log in: a session token for the review API", "LoginRequest"),
+        "/v1/moderation/login": login,
         "/v1/moderation/logout": _mod("post", "End the session of the token sent"),
-        "/v1/moderation/flags": _mod("get", "The review queue, filtered, newest first", params=_FILTERS),
+        "/v1/moderation/flags": _mod(
+            "get", "The review queue, filtered, newest first", params=_FILTERS, bounds={"limit": (1, 500)}
+        ),
         "/v1/moderation/flags/{flag_id}": _mod(
             "get", "One flag with everything the scanner saw, and its decisions", path_param="flag_id"
         ),
@@ -164,6 +200,9 @@ def _moderation_paths() -> dict[str, Any]:
         "/v1/moderation/campaigns/decision": _mod("post", "Decide every open flag of a campaign", "CampaignDecisionRequest"),
         "/v1/moderation/domains/decision": _mod("post", "Decide on domains directly", "DomainDecisionRequest"),
         "/v1/moderation/domains": _mod("get", "The moderators' deny and allow lists"),
-        "/v1/moderation/decisions": _mod("get", "The audit trail of decisions, oldest first", params=["after", "limit", "flag_id"]),
+        "/v1/moderation/decisions": _mod(
+            "get", "The audit trail of decisions, oldest first", params=["after", "limit", "flag_id"],
+            bounds={"flag_id": (0, _MAX_QUERY_INT)},
+        ),
         "/v1/decisions": feed,
     }

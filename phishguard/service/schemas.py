@@ -68,8 +68,15 @@ class BatchRequest(_Request):
     """Many messages; each is checked on its own (a bad one gets an error in its place)."""
 
     messages: list[Any] = Field(
-        description="Items of the shape of BatchItem, answered in order.",
-        json_schema_extra={"items": {"$ref": "#/components/schemas/BatchItem"}},
+        description="Items of the shape of BatchItem, answered in order; any other item is answered with an error in its place.",
+        json_schema_extra={
+            "items": {
+                "anyOf": [
+                    {"$ref": "#/components/schemas/BatchItem"},
+                    {"description": "Anything else: its result is {id, error: invalid_request}, the other items are scanned."},
+                ]
+            }
+        },
     )
     lang: Lang | None = Field(None, description="Language of the summaries; default: the server's.")
     fetch: bool = Field(False, description="Also fetch and judge the pages behind each message's non-official links.")
