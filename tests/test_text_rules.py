@@ -83,6 +83,35 @@ def test_chunk_memo_is_bounded_and_refreshed():
     assert len(ix.chunks) <= 3
 
 
+def test_gate_key_bits_are_the_present_features():
+    from phishguard.ruleset.text_matchers import analyze
+
+    for text in ("", "Укажите баланс карты, пожалуйста", "x  y\nбаланс   карты. руб . cvv", "nothing here"):
+        a = analyze(normalize_text(text))
+        assert a.key == sum(1 << f for f in a.present)
+
+
+@given(st.text(alphabet="aбв КАРТ.\u200b\u0301ﬁ-–ёЁ 1\n", max_size=40), st.integers(0, 40), st.integers(0, 40))
+@settings(max_examples=300, deadline=None)
+def test_inlined_original_slice_matches_normtext(text, i, j):
+    from phishguard.ruleset.text_matchers import _original_slice
+
+    norm = normalize_text(text)
+    n = len(norm.text)
+    start, end = min(i, j, n), min(max(i, j), n)
+    if start < end:
+        assert _original_slice(norm, start, end) == norm.original_slice(start, end)
+
+
+def test_fast_finding_is_the_dataclass_finding():
+    from phishguard.ruleset.engine import _make_finding
+    from phishguard.verdict import Finding
+
+    args = ("card.cvv-request", "card_request", "high", 0.7, "CVV", {"en": "e", "ru": "р"}, "suspicious")
+    made, built = _make_finding(*args), Finding(*args)
+    assert made == built and repr(made) == repr(built) and made.to_dict() == built.to_dict()
+
+
 # --------------------------------------------------------------------------- the near matcher
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import fields
 from typing import Any
 
 from ..verdict import Finding
 from .loader import CompiledRule, RuleSet
-from .matchers import GATE_PLANS, GATES, FindingsView, Hit, LinkView, MessageView, PageView
+from .matchers import GATE_KEYS, GATE_PLANS, GATES, FindingsView, Hit, LinkView, MessageView, PageView
 
 __all__ = ["render_message", "run_text_rules", "run_link_rules", "run_message_rules", "run_page_rules", "findings_for"]
 
@@ -105,9 +106,9 @@ def _failure_finding(ruleset: RuleSet, failed: list[str]) -> Finding:
     return _finding(rule, Hit(evidence=ids, vars={"detail": ids}))
 
 
-#: Per rule set (by its ``text_gates``): the gate names, and what :func:`_gated` answered for each
-#: combination of gate keys.
-_GATE_MEMOS: dict[int, tuple[tuple, tuple[str, ...], dict[tuple, tuple]]] = {}
+#: Per rule set (by its ``text_gates``): the gate names, what :func:`_gated` answered for each
+#: combination of gate keys, and the functions giving the keys (``GATE_KEYS``, else ``GATES``).
+_GATE_MEMOS: dict[int, tuple[tuple, tuple[str, ...], dict[Any, tuple], tuple[Callable, ...]]] = {}
 GATE_MEMO_SIZE = 4096  # combinations remembered per rule set; the memo starts afresh when full
 
 
@@ -121,22 +122,24 @@ def _gated(ruleset: RuleSet, msg: MessageView) -> tuple[tuple[CompiledRule, Call
     its fast path (:func:`_plan`).
 
     The answer depends only on the gates' keys, and messages repeat key combinations (most hold none of
-    the anchor words), so it is memoised per rule set on the keys.
+    the anchor words), so it is memoised per rule set on the keys (``GATE_KEYS``' stand-ins: one int
+    for ``near``; the key sets themselves are computed only on a miss).
     """
     gates = ruleset.text_gates
     entry = _GATE_MEMOS.get(id(gates))
     if entry is None or entry[0] is not gates:
-        entry = _GATE_MEMOS[id(gates)] = (gates, _gate_names(gates), {})
+        names = _gate_names(gates)
+        entry = _GATE_MEMOS[id(gates)] = (gates, names, {}, tuple(GATE_KEYS.get(n) or GATES[n] for n in names))
         if len(_GATE_MEMOS) > 8:  # rule sets come and go in tests; keep the live few
             _GATE_MEMOS.clear()
             _GATE_MEMOS[id(gates)] = entry
-    _, names, memo = entry
-    keys = (GATES[names[0]](msg),) if len(names) == 1 else tuple(GATES[name](msg) for name in names)
+    _, names, memo, key_fns = entry
+    keys = key_fns[0](msg) if len(key_fns) == 1 else tuple(fn(msg) for fn in key_fns)
     rules = memo.get(keys)
     if rules is None:
         if len(memo) >= GATE_MEMO_SIZE:
             memo.clear()
-        rules = memo[keys] = _plan(gates, dict(zip(names, keys)))
+        rules = memo[keys] = _plan(gates, {name: GATES[name](msg) for name in names})
     return rules
 
 
@@ -214,6 +217,35 @@ def _run(ruleset: RuleSet, rules: Iterable[CompiledRule], view, extra: Iterable[
     return found
 
 
+def _finding_maker() -> Callable[..., Finding]:
+    """``Finding(rule, category, severity, weight, evidence, message, floor)`` (``brand`` None), built by
+    setting the slots directly: the same object as the dataclass's ``__init__`` builds (it only assigns
+    the fields, with ``object.__setattr__`` as the class is frozen), in half the time."""
+    names = [f.name for f in fields(Finding)]
+    assert names == ["rule", "category", "severity", "weight", "evidence", "message", "floor", "brand"], names
+    assert not hasattr(Finding, "__post_init__")
+    s0, s1, s2, s3, s4, s5, s6, s7 = (getattr(Finding, n).__set__ for n in names)
+    new = object.__new__
+
+    def make(rule: str, category: str, severity: str, weight: float, evidence: str, message: dict[str, str],
+             floor: str | None) -> Finding:
+        f = new(Finding)
+        s0(f, rule)
+        s1(f, category)
+        s2(f, severity)
+        s3(f, weight)
+        s4(f, evidence)
+        s5(f, message)
+        s6(f, floor)
+        s7(f, None)
+        return f
+
+    return make
+
+
+_make_finding = _finding_maker()
+
+
 def run_text_rules(ruleset: RuleSet, msg: MessageView) -> list[Finding]:
     """Text rules, plus the signal rules when the scanner raised a signal (text cut, too many links).
 
@@ -234,7 +266,7 @@ def run_text_rules(ruleset: RuleSet, msg: MessageView) -> list[Finding]:
             continue
         if evidence is not None:
             rid, category, severity, weight, en, ru, floor = fixed  # type: ignore[misc]
-            found.append(Finding(rid, category, severity, weight, evidence, {"en": en, "ru": ru}, floor))
+            found.append(_make_finding(rid, category, severity, weight, evidence, {"en": en, "ru": ru}, floor))
     if msg.signals and ruleset.signal_rules:
         found += findings_for(ruleset.signal_rules, msg, failed)
     if failed:

@@ -38,6 +38,7 @@ __all__ = [
     "MatcherSpec",
     "MATCHERS",
     "GATES",
+    "GATE_KEYS",
     "GATE_PLANS",
     "matcher",
 ]
@@ -157,6 +158,11 @@ MATCHERS: dict[str, MatcherSpec] = {}
 #: message with these keys can match; else a value the engine passes to ``evidence(msg, prepared)``),
 #: see ``engine._plan``.
 GATES: dict[str, Callable[[MessageView], frozenset[Any]]] = {}
+
+#: Optional, per gate: a cheaper stand-in for ``GATES[gate](msg)`` as the engine's memo key — any
+#: hashable value that is equal for two messages exactly when their ``GATES[gate]`` sets are (``near``:
+#: the features as the bits of one int). The engine computes the set itself only on a memo miss.
+GATE_KEYS: dict[str, Callable[[MessageView], Any]] = {}
 
 #: Optional, per gate: given the prepared values (``prepare(keys)``) of the rules that one combination
 #: of keys lets through, in order, return them (as many, in the same order) possibly replaced — so

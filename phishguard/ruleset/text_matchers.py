@@ -42,13 +42,14 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import reduce
 from itertools import accumulate, chain, product
-from operator import itemgetter
+from operator import itemgetter, or_
 
 from pydantic import Field, field_validator
 
 from ..normalize import NormText, fold_word
-from .matchers import GATE_PLANS, GATES, Hit, MessageView, Resources, TextFn, _Params, matcher
+from .matchers import GATE_KEYS, GATE_PLANS, GATES, Hit, MessageView, Resources, TextFn, _Params, matcher
 
 __all__ = ["WORDS", "Analysis", "NearParams", "Term", "TermSet", "WordIndex", "WordPattern", "analyze", "parse_word"]
 
@@ -168,11 +169,12 @@ class _ChunkMemo(dict):
 
 
 #: What a chunk (a run of non-space characters) holds, precomputed once per distinct chunk:
-#: ``(features, items, size)`` — the feature ids of all its words (the keyword gate's keys), one item
+#: ``(features, items, size, bits)`` — the feature ids of all its words (the keyword gate's keys), one item
 #: per word (its feature ids, in increasing order) or sentence end (``END``/``COND``) in text order, and
 #: its number of words and length packed in one int (``words << _SHIFT | length``), so that one running
-#: sum gives both (see ``Analysis._chunk_ends``).
-Chunk = tuple[tuple[int, ...], tuple[tuple[int, ...], ...], int]
+#: sum gives both (see ``Analysis._chunk_ends``), and the features again as the bits of one int (a
+#: message's bits, OR-ed, are the gate memo's key: cheaper to build and compare than a set).
+Chunk = tuple[tuple[int, ...], tuple[tuple[int, ...], ...], int, int]
 
 
 class WordIndex:
@@ -197,9 +199,9 @@ class WordIndex:
     >>> ix.ids_of("(картой/марта)") == (a, b)
     True
     >>> f = ix.feature(frozenset({a, b}))
-    >>> feats, items, size = ix.chunks["(картой!"]  # one word, then a sentence end; 1 word, 8 chars
-    >>> feats == (f,), items == ((f,), END), (size >> _SHIFT, size & _MASK)
-    (True, True, (1, 8))
+    >>> feats, items, size, bits = ix.chunks["(картой!"]  # one word, then a sentence end; 1 word, 8 chars
+    >>> feats == (f,), items == ((f,), END), (size >> _SHIFT, size & _MASK), bits == 1 << f
+    (True, True, (1, 8), True)
     """
 
     def __init__(self, max_memo: int = 200_000, max_chunks: int = 50_000):
@@ -279,7 +281,10 @@ class WordIndex:
                 items.append(END)
             last, seen = None, True
         feats = tuple(sorted({f for it in items if it is not END and it is not COND for f in it}))
-        info = (shared.setdefault(feats, feats), tuple(items), n << _SHIFT | min(len(chunk), _MASK))
+        bits = 0
+        for f in feats:
+            bits |= 1 << f
+        info = (shared.setdefault(feats, feats), tuple(items), n << _SHIFT | min(len(chunk), _MASK), bits)
         return shared.setdefault(info, info)  # type: ignore[return-value]
 
     def _lookup_chunk(self, chunk: str) -> tuple[int, ...]:
@@ -309,6 +314,7 @@ WORDS = WordIndex()
 _features_of_chunk = itemgetter(0)
 _items_of_chunk = itemgetter(1)
 _size_of_chunk = itemgetter(2)
+_bits_of_chunk = itemgetter(3)
 _SHIFT = 24  # (written out as literals in ``Analysis.evidence``)
 _MASK = (1 << _SHIFT) - 1
 _NPAIRS = 512
@@ -339,19 +345,29 @@ class Analysis:
     and their character offsets only when a rule fires (for the evidence).
     """
 
-    __slots__ = ("_chunks", "_filter", "_hits", "_memo", "_pieces", "_spans", "_starts", "_words", "norm", "present")
+    __slots__ = ("_chunks", "_filter", "_hits", "_memo", "_pieces", "_present", "_spans", "_starts", "_words", "key", "norm")
 
     def __init__(self, norm: NormText, memo: _ChunkMemo):
         self.norm = norm
         self._memo = memo
         self._pieces = _chunks_of(norm.text)
         self._chunks: list[Chunk] = list(map(memo.__getitem__, self._pieces))
-        self.present: frozenset[int] = frozenset(chain.from_iterable(map(_features_of_chunk, self._chunks)))
+        #: ``present`` as the bits of one int (the gate memo's key, ``matchers.GATE_KEYS``)
+        self.key: int = reduce(or_, map(_bits_of_chunk, self._chunks), 0)
+        self._present: frozenset[int] | None = None
         self._hits: dict[int, list[Occurrence]] | None = None
         self._filter: frozenset[int] | None = None  # the features ``hits`` was limited to (None: all)
         self._starts: list[int] = _NO_STARTS  # word indices where a sentence starts (with ``hits``)
         self._words: list[str] | None = None
         self._spans: list[int] | tuple[list[int], int] | None = None  # see ``_start``
+
+    @property
+    def present(self) -> frozenset[int]:
+        """The ids of every feature of the text's words."""
+        present = self._present
+        if present is None:
+            present = self._present = frozenset(chain.from_iterable(map(_features_of_chunk, self._chunks)))
+        return present
 
     def _scan(self, only: frozenset[int] | None = None) -> dict[int, list[Occurrence]]:
         """Per feature (of those in ``only``, if given), its occurrences ``(i, i)`` (word ``i`` has it), in
@@ -367,10 +383,9 @@ class Analysis:
         starts: list[int] = []
         cond = False
         i = 0
-        items = chain.from_iterable(map(_items_of_chunk, self._chunks))
         end, cond_end, pairs, npairs = END, COND, _PAIRS, _NPAIRS
         if only is None:
-            for item in items:
+            for item in chain.from_iterable(map(_items_of_chunk, self._chunks)):
                 if item:
                     if item is end:
                         starts.append(i)
@@ -383,7 +398,7 @@ class Analysis:
                         hits[f].append(pair)
                 i += 1
         else:
-            for item in items:
+            for item in chain.from_iterable(map(_items_of_chunk, self._chunks)):
                 if item:
                     if item is end:
                         starts.append(i)
@@ -461,7 +476,7 @@ class Analysis:
             sums, lead = spans
             j = bisect_right(sums, k << _SHIFT | _MASK)
             piece = self._pieces[j]
-            offsets = (_IN_CHUNK.get(piece) or _in_chunk(piece))[1]
+            offsets = (_IN_CHUNK.get(piece) or _in_chunk(piece))[0]
             if j:
                 before = sums[j - 1]
                 return lead + (before & _MASK) + j + offsets[k - (before >> _SHIFT)]
@@ -499,10 +514,9 @@ class Analysis:
         if type(spans) is tuple:  # (``_start`` inlined, for both ends; 24, 0xFFFFFF: ``_SHIFT``, ``_MASK``)
             sums, lead = spans
             pieces = self._pieces
-            get = _IN_CHUNK.get
             j = bisect_right(sums, first << 24 | 0xFFFFFF)
             piece = pieces[j]
-            offsets = (get(piece) or _in_chunk(piece))[1]
+            offsets = (_IN_CHUNK.get(piece) or _in_chunk(piece))[0]
             if j:
                 before = sums[j - 1]
                 start = lead + (before & 0xFFFFFF) + j + offsets[first - (before >> 24)]
@@ -510,33 +524,62 @@ class Analysis:
                 start = lead + offsets[first]
             j = bisect_right(sums, last << 24 | 0xFFFFFF)
             piece = pieces[j]
-            words, offsets = get(piece) or _in_chunk(piece)
+            ends = (_IN_CHUNK.get(piece) or _in_chunk(piece))[1]
             if j:
                 before = sums[j - 1]
-                k = last - (before >> 24)
-                end = lead + (before & 0xFFFFFF) + j + offsets[k] + len(words[k])
+                end = lead + (before & 0xFFFFFF) + j + ends[last - (before >> 24)]
             else:
-                end = lead + offsets[last] + len(words[last])
-            return self.norm.original_slice(start, end)
-        return self.norm.original_slice(self._start(first), self._start(last) + len(self.words[last]))
+                end = lead + ends[last]
+        else:
+            start, end = self._start(first), self._start(last) + len(self.words[last])
+        norm = self.norm
+        if norm._chars is None and norm._joins is None:  # (``NormText.original_slice`` inlined)
+            return norm.original[start:end]
+        return _original_slice(norm, start, end)
 
 
-_IN_CHUNK: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = {}
+def _original_slice(norm: NormText, start: int, end: int) -> str:
+    """``norm.original_slice(start, end)`` for ``0 <= start < end <= len(norm.text)`` (a word span), with
+    ``NormText._source`` and ``normalize._lookup`` inlined."""
+    joins, chars = norm._joins, norm._chars
+    i, k = start, end - 1
+    if joins is not None:
+        out0, src0, src_end = joins[bisect_right(joins, (i, _BIG)) - 1]
+        if src_end < 0:
+            i = src0 + i - out0
+        else:
+            i = src0
+        out0, src0, src_end = joins[bisect_right(joins, (k, _BIG)) - 1]
+        if src_end < 0:
+            k = src0 + k - out0
+        else:
+            k = src0
+    if chars is None:
+        return norm.original[i:k + 1]
+    out0, src0, src_end = chars[bisect_right(chars, (i, _BIG)) - 1]
+    lo = src0 + i - out0 if src_end < 0 else src0
+    out0, src0, src_end = chars[bisect_right(chars, (k, _BIG)) - 1]
+    hi = src0 + k - out0 + 1 if src_end < 0 else src_end
+    return norm.original[lo:hi]
 
 
-def _in_chunk(chunk: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
-    """The words of ``chunk`` and where each starts in it (remembered: chunks repeat)."""
+_BIG = 1 << 62  # (``normalize._lookup``'s bound)
+_IN_CHUNK: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+
+
+def _in_chunk(chunk: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Where each word of ``chunk`` starts and ends in it (remembered: chunks repeat)."""
     got = _IN_CHUNK.get(chunk)
     if got is None:
         if len(_IN_CHUNK) >= 20_000:
             _IN_CHUNK.clear()
-        words = TOKEN_RE.findall(chunk)
-        offsets, pos = [], 0
-        for word in words:  # only non-word characters stand between two words
+        starts, ends, pos = [], [], 0
+        for word in TOKEN_RE.findall(chunk):  # only non-word characters stand between two words
             pos = chunk.find(word, pos)
-            offsets.append(pos)
+            starts.append(pos)
             pos += len(word)
-        got = _IN_CHUNK[chunk] = (tuple(words), tuple(offsets))
+            ends.append(pos)
+        got = _IN_CHUNK[chunk] = (tuple(starts), tuple(ends))
     return got
 
 
@@ -733,6 +776,7 @@ def _disjoint(combo: Sequence[Occurrence], ordered: bool) -> bool:
 
 
 GATES["near"] = lambda msg: _analysis_of(msg).present
+GATE_KEYS["near"] = lambda msg: _analysis_of(msg).key
 
 
 def _share(prepared: list[Prepared]) -> list[Prepared]:
