@@ -1,7 +1,7 @@
 """HTTP load on loopback: `phishguard serve` (one worker, pinned to CPU 0) driven from CPU 1.
 
 Usage: python benchmarks/http_load.py [--seconds S] [--connections C] [--batch-size B] [--unique-links]
-                                      [--workers N] [--no-access-log]
+                                      [--workers N] [--no-access-log] [--rss-soak N]
 
 Prints, on the realistic chat mix of benchmarks/scan_throughput.py:
   1. spawn to first answered scan, and the worker's RSS;
@@ -10,6 +10,8 @@ Prints, on the realistic chat mix of benchmarks/scan_throughput.py:
   4. p50/p90/p99 latency at fixed offered loads (open loop: requests leave on a fixed schedule, whatever
      the answers do, and latency counts from the scheduled time, so queueing is not hidden);
   5. the cost of handing one scan to a thread (run_in_executor) versus calling it inline.
+With --rss-soak N it instead sends N single-message requests (closed loop, at most SOAK_MAX_SECONDS) and
+prints the worker's RSS after warm-up, every N/10 requests and at the end, and the growth.
 Only 127.0.0.1; every phase is bounded in time (--seconds, at most 30) and in requests.
 The load generator is a minimal HTTP/1.1 keep-alive client on a bare asyncio Protocol (an aiohttp
 client, or even asyncio streams, saturate a core before the server does); the open loop is all callbacks.
@@ -39,6 +41,7 @@ from scan_throughput import make_messages
 
 HOST = "127.0.0.1"
 MAX_SECONDS = 30.0
+SOAK_MAX_SECONDS = 1800.0  # --rss-soak: the whole soak stops after this, however many requests were sent
 
 
 # --------------------------------------------------------------------------- a minimal HTTP client
@@ -313,6 +316,47 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, {cpu}; Python {platform.python_version()}, aiohttp {aiohttp.__version__}"
 
 
+async def closed_loop_count(port: int, bodies: list[bytes], connections: int, count: int, stop_at: float) -> tuple[int, int]:
+    """Closed loop on /v1/scan until ``count`` requests were answered or ``stop_at``. Returns (sent, non-200)."""
+    conns = [await Conn.open(port) for _ in range(connections)]
+    counts = [0, 0]
+
+    async def run(conn: Conn, offset: int) -> None:
+        i = offset
+        while counts[0] < count and time.perf_counter() < stop_at:
+            counts[0] += 1
+            status, _ = await conn.post("/v1/scan", bodies[i % len(bodies)])
+            counts[1] += status != 200
+            i += connections
+
+    await asyncio.gather(*(run(c, k) for k, c in enumerate(conns)))
+    for c in conns:
+        c.close()
+    return counts[0], counts[1]
+
+
+async def rss_soak(port: int, pid: int, bodies: list[bytes], connections: int, total: int) -> None:
+    """RSS of the worker after warm-up, every ``total``/10 requests and at the end; growth in percent."""
+    await closed_loop(port, bodies, "/v1/scan", connections, 2.0)  # warm-up: link cache, allocator, models
+    start = rss_mb(pid)
+    print(f"RSS after warm-up: {start:.1f} MB; soak of {total:,} single-message requests, load average {loadavg()}")
+    stop_at = time.perf_counter() + SOAK_MAX_SECONDS
+    step = max(1, total // 10)
+    done = bad = 0
+    t0, c0 = time.perf_counter(), cpu_s(pid)
+    while done < total and time.perf_counter() < stop_at:
+        n, b = await closed_loop_count(port, bodies, connections, min(step, total - done), stop_at)
+        done, bad = done + n, bad + b
+        el = time.perf_counter() - t0
+        print(f"  {done:>9,} requests, {el:6.0f} s, {done / el:,.0f} req/s, RSS {rss_mb(pid):.1f} MB", flush=True)
+    end = rss_mb(pid)
+    cpu = (cpu_s(pid) - c0) / max(1, done)
+    print(
+        f"RSS {start:.1f} -> {end:.1f} MB over {done:,} requests ({bad} non-200): {100 * (end - start) / start:+.1f}%;"
+        f" server CPU {cpu * 1e6:.0f} µs per request; load average {loadavg()}"
+    )
+
+
 async def main_async(args: argparse.Namespace) -> None:
     seconds = min(args.seconds, MAX_SECONDS)
     messages = make_messages(5000, unique_links=args.unique_links)
@@ -329,6 +373,10 @@ async def main_async(args: argparse.Namespace) -> None:
         proc, port, t0, _ = start_server(args.workers, not args.no_access_log, logdir)
         try:
             spawn = await first_scan(port, t0)
+            if args.rss_soak:
+                print(f"spawn to first answered scan: {spawn * 1000:.0f} ms; RSS {rss_mb(proc.pid):.1f} MB")
+                await rss_soak(port, proc.pid, singles, args.connections, args.rss_soak)
+                return
             pinned = "server pinned to CPU 0, load generator to CPU 1" if args.workers == 1 else "unpinned (contention)"
             print(f"server: {args.workers} worker(s), {pinned}, access log {'off' if args.no_access_log else 'on'}")
             print(f"spawn to first answered scan: {spawn * 1000:.0f} ms (includes the interpreter start)")
@@ -373,6 +421,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=1, help="1 is pinned; more measure contention on 2 cores")
     ap.add_argument("--unique-links", action="store_true", help="every link new (no link-cache hits)")
     ap.add_argument("--no-access-log", action="store_true")
+    ap.add_argument("--rss-soak", type=int, default=0, metavar="N", help="only the RSS soak: N single-message requests")
     args = ap.parse_args()
     asyncio.run(main_async(args))
 

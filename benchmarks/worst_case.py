@@ -2,9 +2,12 @@
 
     .venv/bin/python benchmarks/worst_case.py            # every family, median of 5 scans each
     .venv/bin/python benchmarks/worst_case.py --repeat 9
+    .venv/bin/python benchmarks/worst_case.py --cold                # models' per-word caches emptied first
+    .venv/bin/python benchmarks/worst_case.py --scan-budget-ms 0    # no time budget: every stage runs
 
 Each message family is scanned by a ``Scanner`` on the shipped rules with the link cache off (a
 scammer sends fresh links), each page family goes through ``analyze_page`` and ``Scanner.scan_page``.
+A message row names the degraded reasons its scan got (a cap that bit; ``time-budget``: what was skipped).
 The slowest input each fuzz target met (``fuzz/slowest/<target>.bin``, written by ``fuzz/run.py``
 under instrumentation) is re-timed here without it, through the target's own function and a whole scan.
 The time printed is the median of ``--repeat`` runs; the verdict is against BUDGET_MS.
@@ -88,10 +91,24 @@ def _random_words(size: int) -> str:
     return " ".join(words)[:size]
 
 
+#: Called before each timed run (``--cold``: the models forget the words they have hashed).
+BEFORE_RUN: list[Callable[[], object]] = []
+
+
+def forget_words() -> None:
+    """Empty the loaded models' per-word caches: the next scan hashes every word anew (a fresh scam)."""
+    from phishguard.ruleset.model_matchers import loaded_models
+
+    for model in loaded_models():
+        model.clear_caches()
+
+
 def median_ms(fn: Callable[[], object], repeat: int) -> float:
-    """Median wall time of ``fn`` over ``repeat`` calls, in milliseconds."""
+    """Median wall time of ``fn`` over ``repeat`` calls, in milliseconds (each after ``BEFORE_RUN``)."""
     times = []
     for _ in range(repeat):
+        for before in BEFORE_RUN:
+            before()
         t0 = time.perf_counter()
         fn()
         times.append((time.perf_counter() - t0) * 1000)
@@ -123,6 +140,13 @@ def fuzzer_inputs() -> Iterator[tuple[str, str, Callable[[], object], str | None
         yield f"fuzz {target} slowest", f"{len(text)} chars", lambda d=data, f=fn: f(d), text
 
 
+def _degraded(scanner: Scanner, text: str) -> str:
+    """``; `` and the degraded reasons of one scan of ``text`` (time budget: what it skipped), if any."""
+    found = [r.rule.removeprefix("degraded.") + (f": {r.evidence}" if r.rule.endswith("time-budget") else "")
+             for r in scanner.scan(text).reasons if r.category == "degraded"]
+    return f"; {', '.join(found)}" if found else ""
+
+
 def _row(name: str, ms: float, note: str = "") -> bool:
     over = ms > BUDGET_MS
     print(f"{ms:9.2f} ms  {'OVER' if over else 'ok  '}  {name}{f'  ({note})' if note else ''}", flush=True)
@@ -134,8 +158,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5, help="runs per input (the median is printed)")
     parser.add_argument("--max-text-bytes", type=int, default=None, help="limits.max_text_bytes (default: settings')")
     parser.add_argument("--max-urls", type=int, default=None, help="limits.max_urls (default: settings')")
+    parser.add_argument("--scan-budget-ms", type=float, default=None,
+                        help="limits.scan_budget_ms (default: settings'; 0: no budget, every stage runs)")
+    parser.add_argument("--cold", action="store_true",
+                        help="each run with the models' per-word caches emptied (fresh text; default: warm)")
     args = parser.parse_args(argv)
-    limits: dict[str, int] = {"url_cache_size": 0}
+    if args.cold:
+        BEFORE_RUN.append(forget_words)
+    limits: dict[str, float] = {"url_cache_size": 0}
+    if args.scan_budget_ms is not None:
+        limits["scan_budget_ms"] = args.scan_budget_ms
     if args.max_text_bytes:
         limits["max_text_bytes"] = args.max_text_bytes
     if args.max_urls:
@@ -144,10 +176,13 @@ def main(argv: list[str] | None = None) -> int:
     scanner.scan(SCRIPT + " https://аvito.ru/pay")  # load models and caches first
     lim = scanner.settings.limits
     print(f"budget per message: {BUDGET_MS:.0f} ms (median of {args.repeat}; link cache off; "
-          f"max_text_bytes={lim.max_text_bytes}, max_urls={lim.max_urls})\n")
-    print("-- messages: Scanner.scan")
+          f"model word caches {'emptied before each run' if args.cold else 'warm'}; "
+          f"max_text_bytes={lim.max_text_bytes}, max_urls={lim.max_urls}, "
+          f"scan_budget_ms={lim.scan_budget_ms:g})\n")
+    print("-- messages: Scanner.scan (the degraded reasons a scan got are named)")
     over = [name for name, text in message_families()
-            if _row(name, median_ms(lambda t=text: scanner.scan(t), args.repeat), f"{len(text)} chars")]
+            if _row(name, median_ms(lambda t=text: scanner.scan(t), args.repeat),
+                    f"{len(text)} chars{_degraded(scanner, text)}")]
     print("\n-- pages: Scanner.scan_page (analyze_page + page and link rules)")
     over += [name for name, html in page_families()
              if _row(name, median_ms(lambda h=html: scanner.scan_page(h, "https://avito-pay.top/p"), args.repeat),

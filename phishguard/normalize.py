@@ -35,7 +35,7 @@ import unicodedata
 from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from itertools import pairwise
+from itertools import repeat
 from types import MappingProxyType
 
 __all__ = ["CYRILLIC_TO_LATIN", "DROPPED", "LATIN_TO_CYRILLIC", "NormText", "fold_word", "normalize_text"]
@@ -73,17 +73,28 @@ _SEP = rf"(?: ?[{_SEPCH}] ?| )"
 _SPLIT_HINT_RE = re.compile(rf"[{_SEPCH} ][^\W\d_]{_SEP}[^\W\d_](?![^\W_])")  # 2nd+3rd letter of a chain
 _CHAIN_RE = re.compile(rf"(?<![^\W_])(?<![{_SEPCH}@:])[^\W\d_](?:{_SEP}[^\W\d_](?![^\W_])){{2,}}")
 _HOST_TAIL_RE = re.compile(rf"[{_SEPCH}@:][^\W_]")
+#: In a chain, a run of two or more equal separators between letters: it starts right after a letter
+#: (so at a whole separator) and the backreference keeps every further separator the same.
+_RUN_RE = re.compile(rf"(?<=[^\W\d_])(?P<sep>[{re.escape(_SEP_CHARS)}]+)[^\W\d_](?:(?P=sep)[^\W\d_])+")
 
 _CYR_RANGES = ((0x400, 0x482), (0x48A, 0x52F))  # Cyrillic + Supplement, without combining marks
 _LAT_RANGES = ((0x41, 0x5A), (0x61, 0x7A), (0xC0, 0xD6), (0xD8, 0xF6), (0xF8, 0x2AF), (0x1E00, 0x1EFF))
 _CYR_CLASS = "".join(f"{chr(a)}-{chr(b)}" for a, b in _CYR_RANGES)
 _INNER_ZERO_RE = re.compile(f"(?<=[{_CYR_CLASS}])0(?=[{_CYR_CLASS}])")
+#: In the merged classes of a text (C, L, z, d, space), a token holding both C and L: tried only where a
+#: token starts, each branch reads the token once (possessive), so the search is linear.
+_MIXED_TOKEN_RE = re.compile(r"(?<![^ ])(?:[^ CL]*+C[^ L]*+L|[^ CL]*+L[^ C]*+C)[^ ]*+")
+
+
+_BREAKS_MAX = 1 << 17  # entries of the class table, breaks remembered included
 
 
 class _Breaks(dict[int, str]):
     """A translate table in which every character not listed is a token break (space)."""
 
     def __missing__(self, key: int) -> str:
+        if len(self) < _BREAKS_MAX:
+            self[key] = " "  # remembered: a miss costs a Python call for every char of a long run
         return " "
 
 
@@ -227,9 +238,57 @@ def _fold_piece(unit: str) -> str:
     return folded
 
 
+#: Kinds of chars in :class:`_OneCharFolds`: one that goes with the char before it (a dropped char or a
+#: combining mark), and one that folds to several chars (or none), folded as a unit of its own.
+_ATTACHING = "\x00"
+_OWN_UNIT = "\x01"
+_ONE_CHAR_MAX = 1 << 16  # code points remembered; the table starts afresh when full
+_PLAIN_RUN_RE = re.compile(f"[^{_ATTACHING}{_OWN_UNIT}]+")
+_ATTACHED_RUN_RE = re.compile(f"{_ATTACHING}+")
+_DROPPED_CHARS = "".join(sorted(DROPPED))
+_DROPPED_RUN_RE = re.compile(f"[{re.escape(_DROPPED_CHARS)}]+")
+_DROP_TABLE = MappingProxyType(dict.fromkeys(map(ord, DROPPED)))
+
+
+class _OneCharFolds(dict[int, str]):
+    """A ``str.translate`` table filled on first use: each char's fold when it is one char of its own,
+    else :data:`_ATTACHING` or :data:`_OWN_UNIT` — so a stretch of such chars folds in one C-level pass."""
+
+    def __missing__(self, cp: int) -> str:
+        if len(self) >= _ONE_CHAR_MAX:
+            self.clear()
+        c = chr(cp)
+        if c in DROPPED or unicodedata.category(c)[0] == "M":
+            kind = _ATTACHING
+        else:
+            piece = _COMMON_FOLDS.get(c) or _fold_piece(c)
+            kind = piece if len(piece) == 1 and piece not in (_ATTACHING, _OWN_UNIT) else _OWN_UNIT
+        self[cp] = kind
+        return kind
+
+
+_ONE_CHAR = _OneCharFolds()
+
+
+def _continues(segments: list[tuple[int, int, int]], size: int, i: int) -> bool:
+    """Whether source char ``i``, copied 1:1 to output index ``size``, continues the last copied stretch."""
+    return bool(segments) and segments[-1][2] < 0 and segments[-1][1] + size - segments[-1][0] == i
+
+
+def _unit(s: str, kinds: str, lo: int, i: int) -> tuple[str, int, int]:
+    """The unit at ``s[i]`` (``kinds``: :data:`_ONE_CHAR` of ``s`` from ``lo``): the char and the combining
+    marks after it, dropped chars skipped; the index of its last char kept; where the next unit starts."""
+    attached = _ATTACHED_RUN_RE.match(kinds, i + 1 - lo)
+    j = lo + attached.end() if attached is not None else i + 1
+    tail = s[i + 1:j]
+    marks = tail.translate(_DROP_TABLE) if _DROPPED_RUN_RE.search(tail) else tail  # (a miss costs an exception)
+    return s[i] + marks, (i + len(tail.rstrip(_DROPPED_CHARS)) if marks else i), j
+
+
 def _fold_chars(s: str) -> tuple[str, _Segments | None]:
-    """Stage 1 for text with unsafe characters: safe stretches go through ``str.lower``; the rest is
-    folded one unit (a base char and the combining marks after it, dropped chars skipped) at a time."""
+    """Stage 1 for text with unsafe characters: safe stretches go through ``str.lower``; stretches of chars
+    that fold to one char each and take no marks through one ``str.translate``; the rest is folded one unit
+    (a base char and the combining marks after it, dropped chars skipped) at a time."""
     out: list[str] = []
     segments: list[tuple[int, int, int]] = []
     memo: dict[str, str] = {}
@@ -242,25 +301,31 @@ def _fold_chars(s: str) -> tuple[str, _Segments | None]:
             out.append(s[pos:lo].lower().replace("ё", "е"))
             segments.append((size, pos, -1))
             size += lo - pos
+        kinds = s[lo:hi].translate(_ONE_CHAR)
         i = lo
         while i < hi:
-            if s[i] in DROPPED:
-                i += 1
+            plain = _PLAIN_RUN_RE.match(kinds, i - lo)
+            stop = lo + plain.end() if plain is not None else i
+            if stop < hi and kinds[stop - lo] == _ATTACHING:
+                stop -= 1  # the char before a mark folds with it, as a unit
+            if stop > i:
+                out.append(kinds[i - lo:stop - lo])
+                if not _continues(segments, size, i):
+                    segments.append((size, i, -1))
+                size += stop - i
+                i = stop
                 continue
-            chars, last, j = [s[i]], i, i + 1
-            while j < hi and (s[j] in DROPPED or unicodedata.category(s[j])[0] == "M"):
-                if s[j] not in DROPPED:
-                    chars.append(s[j])
-                    last = j
-                j += 1
-            unit = "".join(chars)
+            if s[i] in DROPPED:
+                i = _DROPPED_RUN_RE.match(s, i, hi).end()  # type: ignore[union-attr]
+                continue
+            unit, last, j = _unit(s, kinds, lo, i)
             piece = _COMMON_FOLDS.get(unit) or memo.get(unit)
             if piece is None:
                 piece = memo[unit] = _fold_piece(unit)
             out.append(piece)
             if len(piece) != 1 or last != i:
                 segments.append((size, i, last + 1))
-            elif not segments or segments[-1][2] >= 0 or segments[-1][1] + size - segments[-1][0] != i:
+            elif not _continues(segments, size, i):
                 segments.append((size, i, -1))  # a 1:1 char that does not continue a copied stretch
             size += len(piece)
             i = j
@@ -285,33 +350,57 @@ def _chains(t: str) -> Iterator[re.Match[str]]:
             pos = hint.start() + 1
 
 
+#: Separators dropped inside one run of equal ones: (first separator's start, its length, how many);
+#: the k-th starts ``k * (length + 1)`` after the first (one letter between two).
+_Drops = tuple[int, int, int]
+
+
+def _chain_drops(t: str, chain: re.Match[str]) -> Iterator[_Drops]:
+    """The separators to drop in one chain of split letters.
+
+    A run of equal separators joins its letters when it is the chain's last run and holds two or more
+    separators (three letters), or, followed by another run, three or more: then its last separator
+    stays, and the letter after it starts the next run (``"a b c-d-e"`` -> ``"a b cde"``). A chain that
+    runs into a host name or address gives up its last letter (and the separator before it) first.
+    """
+    end = chain.end()
+    if _HOST_TAIL_RE.match(t, end):
+        end = chain.start() + len(t[chain.start():end - 1].rstrip(_SEP_CHARS))
+    for run in _RUN_RE.finditer(t, chain.start(), end):
+        width = len(run.group("sep"))
+        count = (run.end() - run.start()) // (width + 1)
+        if run.end() < end:
+            count -= 1  # the last separator stays: the next run takes the letter after it
+            if count < 2:
+                continue
+        yield run.start(), width, count
+
+
 def _join_split_letters(t: str) -> tuple[str, _Segments] | None:
-    """Stage 2: remove the separators inside split-letter stretches (None if nothing is joined)."""
-    drop: list[tuple[int, int]] = []  # separator spans to remove
-    for chain in _chains(t):
-        letters = [chain.start() + k for k, c in enumerate(chain.group()) if c not in _SEP_CHARS]
-        if _HOST_TAIL_RE.match(t, chain.end()):
-            letters.pop()
-        seps = [t[a + 1:b] for a, b in pairwise(letters)]
-        i = 0
-        while i < len(seps):  # a stretch: letters i..j-1 have the same separator after them
-            j = i + 1
-            while j < len(seps) and seps[j] == seps[i]:
-                j += 1
-            last = j if j == len(seps) else j - 1  # the chain's last letter closes the last stretch
-            if last - i >= 2:
-                drop.extend((letters[k] + 1, letters[k + 1]) for k in range(i, last))
-            i = last + 1 if last == j else j
-    if not drop:
-        return None
+    """Stage 2: remove the separators inside split-letter stretches (None if nothing is joined).
+
+    Runs are found by a regex and joined by slicing (``t[a:b:step]``), so a 64 KiB chain costs a few
+    C-level passes, not a Python step per letter; the offset map keeps one segment per kept piece.
+    """
     pieces: list[str] = []
     segments: list[tuple[int, int, int]] = []
     prev = size = 0
-    for a, b in [*drop, (len(t), len(t))]:
-        pieces.append(t[prev:a])
-        segments.append((size, prev, -1))
-        size += a - prev
-        prev = b
+    for chain in _chains(t):
+        for first, width, count in _chain_drops(t, chain):
+            step = width + 1
+            pieces.append(t[prev:first])  # up to the first dropped separator (the run's first letter)
+            segments.append((size, prev, -1))
+            size += first - prev
+            inner = t[first + width:first + (count - 1) * step + 1:step]  # the letters between two drops
+            pieces.append(inner)
+            segments.extend(zip(range(size, size + len(inner)), range(first + width, first + count * step, step),
+                                repeat(-1)))
+            size += len(inner)
+            prev = first + (count - 1) * step + width  # after the last dropped separator
+    if not segments:
+        return None
+    pieces.append(t[prev:])
+    segments.append((size, prev, -1))
     return "".join(pieces), tuple(segments)
 
 
@@ -325,14 +414,15 @@ def _script_classes(t: str) -> str:
 def _fold_scripts(t: str, classes: str, merged: str) -> str:
     """Stage 3: fold lookalikes in tokens that mix Latin and Cyrillic; ``0`` between Cyrillic letters."""
     message_c_wins = classes.count("C") >= classes.count("L")
-    spans = set()  # tokens worth a look: those holding a Latin letter or a 0 between Cyrillic letters
-    for needle in ("L", "CzC"):
-        p = merged.find(needle)
-        while p >= 0:
-            hi = merged.find(" ", p)
-            hi = len(merged) if hi < 0 else hi
-            spans.add((merged.rfind(" ", 0, p) + 1, hi))
-            p = merged.find(needle, hi)
+    # tokens worth a look: those mixing the scripts (found by one regex, tried at token starts only) and
+    # those holding a 0 between Cyrillic letters
+    spans = {m.span() for m in _MIXED_TOKEN_RE.finditer(merged)}
+    p = merged.find("CzC")
+    while p >= 0:
+        hi = merged.find(" ", p)
+        hi = len(merged) if hi < 0 else hi
+        spans.add((merged.rfind(" ", 0, p) + 1, hi))
+        p = merged.find("CzC", hi)
     out: list[str] = []
     done = 0
     for lo, hi in sorted(spans):

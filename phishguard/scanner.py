@@ -10,19 +10,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from .extract import UrlSpan, extract_urls
 from .loading import load_rules
 from .normalize import NormText, normalize_text
 from .ruleset import LinkView, MessageView, RuleSet
-from .ruleset.engine import run_link_rules, run_message_rules, run_text_rules
-from .ruleset.matchers import FindingsView
-from .ruleset.model_matchers import score_batch
+from .ruleset.engine import findings_for, run_link_rules, run_message_rules, run_text_rules
+from .ruleset.matchers import FindingsView, Hit
+from .ruleset.model_matchers import DEADLINE, Deadline, score_batch
 from .settings import Settings, load_settings
 from .verdict import Finding, Policy, UrlReport, Verdict, combine
 
@@ -112,6 +114,7 @@ class Scanner:
     ) -> Verdict:
         """Scan one message and return its verdict (never raises on any ``str``)."""
         t0 = time.perf_counter()
+        deadline = self._deadline()
         lang = lang if lang in ("ru", "en") else self.lang
         limits = self.settings.limits
         text, truncated = _clean_text(text, limits.max_text_bytes)
@@ -120,24 +123,63 @@ class Scanner:
             signals["text_truncated"] = truncated
         spans = self._spans(text, signals)
         msg = self._message(text, signals)
-        findings, reports = self._collect(msg, spans)
+        if deadline is not None:
+            msg.memo[DEADLINE] = deadline  # the text model checks it before it scores
+        findings, reports = self._collect(msg, spans, deadline=deadline)
         return self._verdict(
             findings, reports, lang, t0, id=id, context=context, models=msg.memo.get("models")
         )
 
+    #: Whether this scanner has been warmed up (None: warming now); see :meth:`warm_up`.
+    _warmed: bool | None = False
+
+    def warm_up(self) -> None:
+        """Scan :data:`WARM_TEXT` once, so the one-time work of a scanner's first messages (imports, the
+        public suffix list, the models loaded on first use: ~0.5 s) is done now, not in a message's time
+        (``serve`` calls it before forking: the workers share what it loaded)."""
+        if self._warmed is False:
+            self._warmed = None  # the warm-up scan itself runs without a deadline
+            try:
+                self.scan(WARM_TEXT)
+            finally:
+                self._warmed = True
+
+    def _deadline(self) -> Deadline | None:
+        """A new scan's :class:`Deadline` (None without ``limits.scan_budget_ms``), from now; the first
+        budgeted scan warms the scanner up first (:meth:`warm_up`)."""
+        budget = self.settings.limits.scan_budget_ms
+        if not budget or self._warmed is None:
+            return None
+        self.warm_up()
+        return Deadline(time.perf_counter(), budget / 1000.0)
+
     def _collect(
-        self, msg: MessageView, spans: list[UrlSpan], extra: Iterable[Finding] = ()
+        self,
+        msg: MessageView,
+        spans: list[UrlSpan],
+        extra: Iterable[Finding] = (),
+        *,
+        deadline: Deadline | None = None,
     ) -> tuple[list[Finding], list[UrlReport]]:
-        """Text rules, link rules per link (cached), ``extra`` findings, then composites over them all."""
+        """Text rules, link rules per link (cached), ``extra`` findings, then composites over them all.
+
+        With a ``deadline``, the links left when it passes are skipped (as is the text model, which checks it
+        itself), and a ``degraded.time-budget`` reason says what was.
+        """
         findings: list[Finding] = run_text_rules(self.ruleset, msg)
         reports: list[UrlReport] = []
         per_link = []
-        for span in spans:
+        for n, span in enumerate(spans):
+            if deadline is not None and deadline.passed():
+                deadline.skip("links", _skipped_links(n, len(spans)))
+                break
             link, link_findings, report = self._analyze(span)
             reports.append(report)
             per_link.append((link, link_findings))
             findings.extend(link_findings)
         findings.extend(extra)
+        if deadline is not None and deadline.skipped:
+            findings.extend(_budget_findings(self.ruleset, msg, deadline))
         if findings and self.ruleset.message_rules:
             view = FindingsView(msg=msg, findings=tuple(findings), links=tuple(per_link))
             findings.extend(run_message_rules(self.ruleset, view))
@@ -239,6 +281,20 @@ class Scanner:
                 self._batch.prepared = None
         return out
 
+    @contextlib.contextmanager
+    def prepared(self, texts: Iterable[str]) -> Iterator[None]:
+        """Within the block, :meth:`scan` of any of ``texts`` (by this thread) reuses their normalized form and
+        text-model scores, computed here in one vectorized pass: the path of ``scan_many`` for callers that
+        need per-message ids, contexts and languages (the service's batch endpoint). Same verdicts as
+        without it. Do not suspend (``await``) inside the block: the preparation is per thread, not per task.
+        """
+        previous = getattr(self._batch, "prepared", None)
+        self._batch.prepared = self._prepare(list(texts))
+        try:
+            yield
+        finally:
+            self._batch.prepared = previous
+
     def _prepare(self, texts: list[str]) -> dict[str, tuple[NormText, dict[str, Any]]]:
         """Cleaned text -> (normalized form, model scores) for each distinct message of a batch."""
         limit = self.settings.limits.max_text_bytes
@@ -315,6 +371,28 @@ class _LinkCache:
         if len(self._data) >= self._size:
             self._data.clear()
         self._data[key] = value
+
+
+#: What a scanner scans before its first budgeted message (both models, a lookalike link, the suffix list).
+WARM_TEXT = "Получите оплату по ссылке https://аvito-pay.top/receive/1 и введите данные карты"
+#: The reason a scan past its time budget gets (rules/degraded.yaml).
+TIME_BUDGET_RULE = "degraded.time-budget"
+
+
+def _skipped_links(first: int, total: int) -> dict[str, str]:
+    """What skipping links ``first`` (0-based) to the last of ``total`` is called in a reason."""
+    return {"ru": f"ссылки {first + 1}–{total} из {total}", "en": f"links {first + 1}–{total} of {total}"}
+
+
+def _budget_findings(ruleset: RuleSet, msg: MessageView, deadline: Deadline) -> list[Finding]:
+    """The ``degraded.time-budget`` reason naming the parts ``deadline`` skipped (none without the rule)."""
+    try:
+        rule = ruleset.get(TIME_BUDGET_RULE)
+    except KeyError:
+        return []
+    detail = {lang: ", ".join(d[lang] for d in deadline.skipped.values()) for lang in ("ru", "en")}
+    hit = Hit(evidence=detail["en"], vars={"detail": detail})
+    return findings_for([dataclasses.replace(rule, fn=lambda _view: (hit,))], msg)
 
 
 def _brand_of(findings: tuple[Finding, ...]) -> str | None:

@@ -92,7 +92,7 @@ BIG = list(_big_inputs())
 
 # --- evidence -----------------------------------------------------------------------------------
 
-_DEGRADED_EVIDENCE = re.compile(r"\d+ of \d+ bytes|\d+\+")
+_DEGRADED_EVIDENCE = re.compile(r"\d+ of \d+( bytes)?|\d+\+")
 
 
 def evidence_sources(scanned: str, spans: list[UrlSpan]) -> list[str]:
@@ -137,8 +137,9 @@ def _cleaned(scanner: Scanner, text: str) -> str:
 
 @pytest.fixture(scope="module")
 def uncached_scanner() -> Scanner:
-    """A scanner without the link cache, so every link of every example is analysed afresh."""
-    return Scanner(Settings(lang="en", limits={"url_cache_size": 0}))
+    """A scanner without the link cache, so every link of every example is analysed afresh, and without a
+    time budget, so every stage runs on every example however loaded the machine."""
+    return Scanner(Settings(lang="en", limits={"url_cache_size": 0, "scan_budget_ms": 0}))
 
 
 # --- properties ---------------------------------------------------------------------------------
@@ -215,8 +216,10 @@ def test_big_input_through_each_stage(name: str, text: str) -> None:
 
 def test_megabyte_is_cut_with_a_reason(uncached_scanner: Scanner) -> None:
     verdict = uncached_scanner.scan("а" * MB)
-    assert [r.rule for r in verdict.reasons] == ["degraded.text-truncated"]
-    assert verdict.reasons[0].evidence == f"{uncached_scanner.settings.limits.max_text_bytes} of {2 * MB} bytes"
+    reasons = {r.rule: r.evidence for r in verdict.reasons}
+    limit = uncached_scanner.settings.limits.max_text_bytes
+    assert reasons == {"degraded.text-truncated": f"{limit} of {2 * MB} bytes",
+                       "degraded.text-model-truncated": f"2048 of {limit // 2}"}
 
 
 def test_ten_thousand_urls_are_capped_with_a_reason(uncached_scanner: Scanner) -> None:
@@ -294,3 +297,78 @@ def test_one_long_word_after_a_scam_script_is_linear(uncached_scanner: Scanner) 
     t0 = time.perf_counter()
     uncached_scanner.scan(text)
     assert time.perf_counter() - t0 < 1.0
+
+
+# --- caps and the time budget (docs/reliability.md, "Time budget per message") ------------------
+
+SCAM = "Для получения оплаты введите номер карты, срок действия и cvv код на странице. "
+
+
+def test_text_model_reads_at_most_max_chars(uncached_scanner: Scanner) -> None:
+    """A long message is cut for the text model only (rules/models.yaml ``max_chars``), with a reason;
+    its score is the score of the cut text, and the keyword rules still read all of it."""
+    from phishguard.ruleset.model_matchers import loaded_model, models_dir
+
+    text = "Добрый день, велосипед ещё продаётся? " * 100 + SCAM
+    verdict = uncached_scanner.scan(text)
+    reasons = {r.rule: r for r in verdict.reasons}
+    norm = normalize_text(text).text
+    assert reasons["degraded.text-model-truncated"].evidence == f"2048 of {len(norm)}"
+    assert "card.cvv-request" in reasons  # past the model's cut
+    model = loaded_model(models_dir() / "text.json")
+    assert verdict.models["text"]["scam"] == round(float(model.predict_proba([norm[:2048]])[0][1]), 6)
+    short = uncached_scanner.scan(SCAM)
+    assert "degraded.text-model-truncated" not in {r.rule for r in short.reasons}
+
+
+@examples(300)
+@given(LINKY, st.integers(0, 5))
+def test_words_outside_links_stops_at_enough(text: str, enough: int) -> None:
+    from phishguard.ruleset.model_matchers import words_outside_links
+
+    assert words_outside_links(text, enough) == min(words_outside_links(text), enough)
+
+
+def test_scan_budget_skips_the_model_and_links_with_a_reason() -> None:
+    """Past ``limits.scan_budget_ms`` the text model and the links left are skipped, a reason says so, and
+    the verdict comes from the keyword rules that ran."""
+    scanner = Scanner(Settings(lang="en", limits={"url_cache_size": 0, "scan_budget_ms": 1e-6}))
+    verdict = scanner.scan(SCAM + "https://аvito-pay.top/pay https://avito-deal.top/x")
+    reasons = {r.rule: r for r in verdict.reasons}
+    budget = reasons["degraded.time-budget"]
+    assert budget.weight == 0.0
+    assert budget.message["en"].startswith("The check ran out of time: the text model, links 1–2 of 2 skipped")
+    assert "модель текста, ссылки 1–2 из 2" in budget.message["ru"]
+    assert "card.cvv-request" in reasons and "model.text-scam" not in reasons
+    assert verdict.urls == () and "text" not in verdict.models
+    assert verdict.verdict != "safe"
+
+
+def test_scan_budget_leaves_normal_messages_alone() -> None:
+    """With the default budget, chat messages (a scanner's first included: its warm-up is no message's
+    time) get the verdicts they get without one."""
+    texts = [SCAM + "https://аvito-pay.top/pay", "Здравствуйте, камера ещё продаётся?", "https://www.avito.ru/1"]
+    budgeted = Scanner(Settings(lang="en", limits={"url_cache_size": 0}))
+    assert budgeted.settings.limits.scan_budget_ms == 40
+    unbudgeted = Scanner(Settings(lang="en", limits={"url_cache_size": 0, "scan_budget_ms": 0}))
+    for text in texts:
+        a, b = budgeted.scan(text), unbudgeted.scan(text)
+        assert (a.verdict, a.score, a.reasons, a.urls) == (b.verdict, b.score, b.reasons, b.urls)
+
+
+def test_page_is_read_up_to_max_html_characters() -> None:
+    """A page of text past MAX_HTML characters is cut there, with the ``truncated`` signal."""
+    from phishguard.page.analyze import MAX_HTML, analyze_page
+
+    view = analyze_page("<p>Баланс карты</p>" + "x " * MAX_HTML, "https://pay.example.top/")
+    assert "truncated" in view.signals and len(view.text) <= MAX_HTML
+    assert "truncated" not in analyze_page("<p>Баланс карты</p>", "https://pay.example.top/").signals
+
+
+def test_page_fields_are_capped() -> None:
+    """5,000 card forms: at most MAX_FIELDS fields and MAX_FORMS forms are looked at, with the signal."""
+    from phishguard.page.analyze import MAX_FIELDS, MAX_FORMS, analyze_page
+
+    form = '<form action="https://x.top/p"><label for=c>Номер карты</label><input id=c name=pan></form>'
+    view = analyze_page(form * 5000, "https://pay.example.top/")
+    assert len(view.fields) <= MAX_FIELDS and len(view.forms) <= MAX_FORMS and "truncated" in view.signals

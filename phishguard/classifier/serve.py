@@ -155,6 +155,12 @@ class LinearModel:
         self.idf = np.concatenate([b.idf for b in self.blocks]).astype(np.float64)
         self.block_of = np.concatenate([np.full(b.n, i, dtype=np.int8) for i, b in enumerate(self.blocks)])
 
+    def clear_caches(self) -> None:
+        """Forget the columns cached per word (a benchmark times a scan as if every word were new to it)."""
+        for b in self.blocks:
+            b._cache.clear()
+            b._shown.clear()
+
     # ------------------------------------------------------------------ features
 
     def features(self, docs: list[str]) -> _Features:

@@ -42,6 +42,9 @@ class ModerationSettings(_Strict):
         10000, ge=1, description="Flags waiting for the store per worker; more are dropped and counted (metrics)."
     )
     batch_size: int = Field(200, ge=1, description="Most flags the writer stores in one transaction.")
+    write_linger_s: float = Field(
+        0.05, ge=0, le=5, description="The flag writer waits this long for more flags before a commit (one commit for many)."
+    )
     retry_s: float = Field(1.0, gt=0, description="Seconds the flag writer waits before retrying a failed write.")
     poll_interval_s: float = Field(
         1.0, gt=0, description="Seconds between a worker's checks for new moderator decisions."

@@ -42,7 +42,6 @@ T = TypeVar("T")
 
 DECIDERS = frozenset({"moderator", "admin"})
 
-
 @functools.cache
 def _dummy_hash() -> str:
     """Verified against when the user is unknown, so both failures take the same time."""
@@ -186,6 +185,8 @@ class Moderation:
         stopping = False
         while not (stopping and self._queue.empty()):
             batch = [await self._queue.get()]
+            if batch[0] is not _STOP and self._queue.qsize() < self.config.batch_size:
+                await asyncio.sleep(self.config.write_linger_s)  # let a batch gather: one commit for many flags
             while len(batch) < self.config.batch_size and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             stopping = stopping or _STOP in batch

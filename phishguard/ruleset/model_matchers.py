@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,12 +29,16 @@ if TYPE_CHECKING:
     from .loader import CompiledRule
 
 __all__ = [
+    "Deadline",
+    "DEADLINE",
     "TextModelParams",
     "UrlModelParams",
     "models_dir",
     "set_models_dir",
     "loaded_model",
+    "loaded_models",
     "score_batch",
+    "model_text",
     "words_outside_links",
 ]
 
@@ -42,6 +47,33 @@ _LOCK = threading.Lock()
 _LOADED: dict[tuple[str, float], Any] = {}
 #: Private ``msg.memo`` key: the text model's scored row of a message scanned alone (shared by the rules).
 _SCORED = "text_model_scored"
+#: The signal a ``text_model`` matcher raises when the model read only the beginning of a long message
+#: (rules/degraded.yaml turns it into a reason).
+CUT_SIGNAL = "text_model_truncated"
+#: ``msg.memo`` key of the scan's :class:`Deadline` (set by ``Scanner.scan``; absent: no budget).
+DEADLINE = "deadline"
+
+
+class Deadline:
+    """A scan's time budget (``limits.scan_budget_ms``), checked between its expensive stages.
+
+    :meth:`passed` reads the clock once. Each part skipped for the budget is noted in :attr:`skipped`
+    (part -> what was skipped, ``{"ru": …, "en": …}``) for the scanner's degraded reason.
+    """
+
+    __slots__ = ("end", "skipped")
+
+    def __init__(self, start: float, budget_s: float) -> None:
+        self.end = start + budget_s
+        self.skipped: dict[str, dict[str, str]] = {}
+
+    def passed(self) -> bool:
+        """Whether the budget is spent."""
+        return time.perf_counter() > self.end
+
+    def skip(self, part: str, detail: dict[str, str]) -> None:
+        """Note that ``part`` was skipped (the first note of a part stays)."""
+        self.skipped.setdefault(part, detail)
 
 
 def set_models_dir(path: Path | None) -> None:
@@ -97,6 +129,12 @@ def loaded_model(card: Path) -> Any:
         return model
 
 
+def loaded_models() -> list[Any]:
+    """The models loaded so far in this process."""
+    with _LOCK:
+        return list(_LOADED.values())
+
+
 def _card(res: Resources, name: str) -> Path:
     card = models_dir(res) / f"{name}.json"
     if not card.is_file():
@@ -120,6 +158,12 @@ class TextModelParams(_Params):
         2, ge=0, description="Fire only on messages with at least this many words outside links (a bare link or a "
         "number gives the model nothing to read; the link rules judge links).",
     )
+    max_chars: int = Field(
+        2048, ge=64, description="The model reads at most this many characters of the normalized text (it was "
+        "trained on chat messages, and its cost grows with the text): a longer message is cut for the model "
+        "only, and the scanner notes it (signal text_model_truncated). Rules sharing the model share the cut "
+        "of the first one that scores a message.",
+    )
 
 
 #: A whitespace-free chunk that is a link: a scheme, ``www.``, or a dotted name ending in a Latin TLD.
@@ -134,13 +178,34 @@ def _drop_link(chunk: re.Match[str]) -> str:
     return " " if _LINK_MARK.search(chunk.group()) else chunk.group()
 
 
-def words_outside_links(text: str) -> int:
-    """How many words (two or more letters) ``text`` has outside its links.
+def words_outside_links(text: str, enough: int | None = None) -> int:
+    """How many words (two or more letters) ``text`` has outside its links; with ``enough``, counting
+    stops there (``min(count, enough)``: a long message is not read to its end to learn it has two words).
 
     >>> words_outside_links("Оплата тут: https://partner.top/track/1"), words_outside_links("bit.ly/3xyz 10000")
     (2, 0)
+    >>> words_outside_links("one two three four", enough=2)
+    2
     """
-    return len(_LETTER_WORD.findall(_CHUNK.sub(_drop_link, text)))
+    if enough is None:
+        return len(_LETTER_WORD.findall(_CHUNK.sub(_drop_link, text)))
+    count = 0
+    for chunk in _CHUNK.finditer(text):
+        if count >= enough:
+            break
+        if not _LINK_MARK.search(chunk.group()):
+            count += len(_LETTER_WORD.findall(chunk.group()))
+    return min(count, enough)
+
+
+def model_text(msg: MessageView, max_chars: int) -> str:
+    """What the text model reads of ``msg``: its normalized text, cut at ``max_chars`` characters; a cut
+    raises the :data:`CUT_SIGNAL` signal (the scanner's degraded note) with how much was read."""
+    text = msg.norm.text
+    if len(text) <= max_chars:
+        return text
+    msg.signals[CUT_SIGNAL] = f"{max_chars} of {len(text)}"
+    return text[:max_chars]
 
 
 def _entry(model: Any, proba: Any) -> dict[str, Any]:
@@ -192,13 +257,26 @@ class _Explained(threading.local):
         return got[1] if got is not None and got[0] is entry else None
 
 
-def _scored_entry(msg: MessageView, model: Any) -> dict[str, Any]:
-    """The message's text-model memo entry; scored now (one row, kept in the memo for an explanation) if
-    the batch did not score it."""
+_SKIPPED_MODEL = {"ru": "модель текста", "en": "the text model"}
+
+
+def _out_of_time(msg: MessageView) -> bool:
+    """Whether the scan's deadline passed before the text model scored ``msg`` (then it is noted as skipped;
+    scores a batch computed beforehand are used whatever the time)."""
+    deadline = msg.memo.get(DEADLINE)
+    if deadline is None or "text" in msg.memo.get("models", ()) or not deadline.passed():
+        return False
+    deadline.skip("text_model", _SKIPPED_MODEL)
+    return True
+
+
+def _scored_entry(msg: MessageView, model: Any, text: str) -> dict[str, Any]:
+    """The message's text-model memo entry; ``text`` (what the model reads of it) scored now (one row, kept
+    in the memo for an explanation) if the batch did not score it."""
     memo = msg.memo.setdefault("models", {})
     entry = memo.get("text")
     if entry is None:
-        scored = msg.memo[_SCORED] = model.scored([msg.norm.text])
+        scored = msg.memo[_SCORED] = model.scored([text])
         entry = memo["text"] = _entry(model, scored.proba[0])
     return entry
 
@@ -213,19 +291,22 @@ def _build_text_model(p: TextModelParams, res: Resources) -> TextFn:
     explained = _Explained()
 
     def fires(entry: dict[str, Any], text: str) -> bool:
-        return float(entry.get(p.label, 0.0)) >= thr and words_outside_links(text) >= p.min_words
+        return float(entry.get(p.label, 0.0)) >= thr and words_outside_links(text, p.min_words) >= p.min_words
 
     def run(msg: MessageView) -> Iterator[Hit]:
+        if _out_of_time(msg):
+            return
         model = lazy.get()
-        entry = _scored_entry(msg, model)
+        text = model_text(msg, p.max_chars)
+        entry = _scored_entry(msg, model, text)
         score = float(entry.get(p.label, 0.0))
         if score < thr:
             return
         words = explained.get(entry)  # fires() held in the batch
         if words is None:
-            if words_outside_links(msg.norm.text) < p.min_words:
+            if words_outside_links(text, p.min_words) < p.min_words:
                 return
-            scored = msg.memo.get(_SCORED) or model.scored([msg.norm.text])
+            scored = msg.memo.get(_SCORED) or model.scored([text])
             words = model.explain(scored, [0], p.label, p.top)[0]
         shown = ", ".join(words) if words else msg.text[:80]
         yield Hit(evidence=_evidence(msg, words), strength=score, vars={"score": f"{score:.2f}", "words": shown})
@@ -236,7 +317,7 @@ def _build_text_model(p: TextModelParams, res: Resources) -> TextFn:
             model = lazy.get()
         except Exception:  # noqa: BLE001 - remembered by the lazy loader; every message's matcher raises it
             return None
-        scored = model.scored([m.norm.text for m in msgs])
+        scored = model.scored([m.norm.text[:p.max_chars] for m in msgs])
         for msg, proba in zip(msgs, scored.proba):
             msg.memo.setdefault("models", {})["text"] = _entry(model, proba)
         return model, scored
@@ -250,7 +331,7 @@ def _build_text_model(p: TextModelParams, res: Resources) -> TextFn:
         except Exception:  # noqa: BLE001 - remembered by the lazy loader; every message's matcher raises it
             return
         entries = [m.memo["models"]["text"] for m in msgs]
-        rows = [i for i, (m, e) in enumerate(zip(msgs, entries)) if fires(e, m.norm.text)]
+        rows = [i for i, (m, e) in enumerate(zip(msgs, entries)) if fires(e, m.norm.text[:p.max_chars])]
         words = model.explain(scored, rows, p.label, p.top) if rows else []
         explained.words = {id(entries[i]): (entries[i], w) for i, w in zip(rows, words)}
 

@@ -134,6 +134,42 @@ async def _run_worker(
         await runner.cleanup()
 
 
+def _migrate(settings: Settings) -> None:
+    """Open the moderation store once before forking and apply its migrations, so a bad
+    ``database_url`` stops ``serve`` with one line and the workers find the schema ready (they do not
+    race to create a new SQLite file)."""
+    if not settings.moderation.enabled:
+        return
+    from ..moderation.store import open_store
+
+    store = open_store(settings.database_url)
+    try:
+        store.migrate()
+    finally:
+        store.close()
+
+
+def _warm(scanner: object) -> None:
+    """Warm the scanner up (:meth:`Scanner.warm_up`: the models and numpy, the public suffix list) before
+    forking, so the workers share what it loads and the first request does not pay for it (~0.5 s,
+    ~65 MB of a worker's RSS when left to it); then give the loading's freed memory back."""
+    scanner.warm_up()  # type: ignore[attr-defined]
+    _trim_heap()
+
+
+def _trim_heap() -> None:
+    """Give the C heap's free pages back to the system (glibc ``malloc_trim``): loading leaves ~7 MB of
+    freed temporaries that would otherwise count in every worker's RSS. A no-op elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (musl): nothing to trim this way
+        pass
+
+
 def _freeze_heap() -> None:
     """Move everything alive now (modules, rules, models: ~60k objects) out of the cyclic GC's reach.
 
@@ -263,6 +299,8 @@ def serve(
     from ..scanner import Scanner
 
     scanner = Scanner(settings)  # once, before forking: errors stop here, workers share it
+    _migrate(settings)
+    _warm(scanner)
     _freeze_heap()
     sock = bind(svc.host, svc.port)
     host, port = sock.getsockname()[:2]

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from ..scanner import Scanner
 from ..settings import Settings
+from .coalesce import Coalescer
 from .keys import KeyStore
 from .limits import InFlight, RateLimiter
 from .metrics import Metrics
@@ -41,6 +42,7 @@ class ServiceState:
     openapi: bytes = b""  # built on the first GET /openapi.json (not at start-up)
     policy: dict[str, int] = field(default_factory=dict)  # canonical path -> what the guard does (middlewares)
     access_log: bool = True  # settings.service.access_log, read once per request
+    coalescer: Coalescer = field(default_factory=Coalescer)  # single scans of one loop turn, scored together
     _reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @classmethod

@@ -9,6 +9,7 @@ transaction takes the write lock up front instead of failing half-way on a lock 
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -62,10 +63,23 @@ class SqliteStore(SqlStore):
             raise
         return conn
 
+    def _wal(self, conn: sqlite3.Connection) -> str:
+        """Switch to WAL; retried, because while another process creates the same new file SQLite may
+        answer "database is locked" at once, without waiting for the busy timeout."""
+        deadline = time.monotonic() + self.busy_timeout_s
+        while True:
+            try:
+                (mode,) = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+                return str(mode)
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+
     def _configure(self, conn: sqlite3.Connection) -> None:
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
-            (mode,) = conn.execute("PRAGMA journal_mode = WAL").fetchone()
+            mode = self._wal(conn)
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
         except sqlite3.Error as e:
