@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from phishguard.resources import shipped_dir
@@ -86,7 +87,7 @@ def _reference_top_terms(model, doc: str, label: str, k: int) -> list[str]:
     doc = doc.lower()
     f = model.features([doc])
     out_k = model.classes.index(label)
-    weight = {c: v * model.coef_t[c, out_k] for c, v in zip(f.col.tolist(), f.val.tolist())}
+    weight = {c: v * model.coef(np.array([c]))[0, out_k] for c, v in zip(f.col.tolist(), f.val.tolist())}
     push: dict[str, float] = {}
     for b in model.blocks:
         for u in b.units(doc):
