@@ -117,9 +117,14 @@ _IDNA_ERRORS = (idna.IDNAError, UnicodeError, ValueError)
 @lru_cache(maxsize=1)
 def _extractor() -> tldextract.TLDExtract:
     """The one offline extractor: bundled PSL snapshot, private suffixes, no cache directory."""
-    import tldextract  # imported lazily: ~50 ms and only needed for names
+    from .resources import loading
 
-    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
+    with loading():  # a one-time cost (~100 ms): no scan's time budget counts it
+        import tldextract  # imported lazily: ~50 ms and only needed for names
+
+        extractor = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
+        extractor("example.com")  # parses the bundled suffix list now
+    return extractor
 
 
 @lru_cache(maxsize=65536)

@@ -130,28 +130,22 @@ class Scanner:
             findings, reports, lang, t0, id=id, context=context, models=msg.memo.get("models")
         )
 
-    #: Whether this scanner has been warmed up (None: warming now); see :meth:`warm_up`.
-    _warmed: bool | None = False
+    #: Whether this scanner has been warmed up; see :meth:`warm_up`.
+    _warmed: bool = False
 
     def warm_up(self) -> None:
         """Scan :data:`WARM_TEXT` once, so the one-time work of a scanner's first messages (imports, the
-        public suffix list, the models loaded on first use: ~0.5 s) is done now, not in a message's time
-        (``serve`` calls it before forking: the workers share what it loaded)."""
-        if self._warmed is False:
-            self._warmed = None  # the warm-up scan itself runs without a deadline
-            try:
-                self.scan(WARM_TEXT)
-            finally:
-                self._warmed = True
+        public suffix list, the models loaded on first use: ~0.3 s) is done now: ``serve`` calls it before
+        forking, so the workers share what it loaded and no request waits for it."""
+        if not self._warmed:
+            self._warmed = True
+            self.scan(WARM_TEXT)
 
     def _deadline(self) -> Deadline | None:
-        """A new scan's :class:`Deadline` (None without ``limits.scan_budget_ms``), from now; the first
-        budgeted scan warms the scanner up first (:meth:`warm_up`)."""
+        """A new scan's :class:`Deadline` (None without ``limits.scan_budget_ms``), from now. One-time loads
+        during the scan (:func:`phishguard.resources.loading`) do not count against it."""
         budget = self.settings.limits.scan_budget_ms
-        if not budget or self._warmed is None:
-            return None
-        self.warm_up()
-        return Deadline(time.perf_counter(), budget / 1000.0)
+        return Deadline(time.perf_counter(), budget / 1000.0) if budget else None
 
     def _collect(
         self,

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
+from ..resources import loading, loading_seconds
 from .matchers import DomainList, Hit, LinkFn, LinkView, MessageView, Resources, TextFn, _Params, matcher
 
 if TYPE_CHECKING:
@@ -61,15 +62,16 @@ class Deadline:
     (part -> what was skipped, ``{"ru": …, "en": …}``) for the scanner's degraded reason.
     """
 
-    __slots__ = ("end", "skipped")
+    __slots__ = ("end", "skipped", "_loaded")
 
     def __init__(self, start: float, budget_s: float) -> None:
         self.end = start + budget_s
         self.skipped: dict[str, dict[str, str]] = {}
+        self._loaded = loading_seconds()
 
     def passed(self) -> bool:
-        """Whether the budget is spent."""
-        return time.perf_counter() > self.end
+        """Whether the budget is spent (time in one-time loads during the scan not counted)."""
+        return time.perf_counter() - (loading_seconds() - self._loaded) > self.end
 
     def skip(self, part: str, detail: dict[str, str]) -> None:
         """Note that ``part`` was skipped (the first note of a part stays)."""
@@ -110,7 +112,8 @@ class _Lazy:
         if self._error is not None:
             raise self._error
         try:
-            self._model = loaded_model(self.card)
+            with loading():
+                self._model = loaded_model(self.card)
         except Exception as exc:
             self._error = exc
             raise
