@@ -38,3 +38,17 @@ def _isolated_env(monkeypatch, tmp_path):
         if k.startswith("PHISHGUARD_"):
             monkeypatch.delenv(k)
     monkeypatch.setenv("PHISHGUARD_DATABASE_URL", f"sqlite:///{tmp_path}/phishguard.db")
+
+
+@pytest.fixture(scope="session")
+def conformance_harness():
+    """benchmarks/conformance.py as a module: it starts ``phishguard serve`` with an API key and a temporary
+    store (used by the conformance, privacy and live SSRF tests)."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import conformance
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    return conformance

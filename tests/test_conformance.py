@@ -9,12 +9,9 @@ it with a few examples per operation, well within 30 s. Skipped when schemathesi
 from __future__ import annotations
 
 import importlib.util
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec("schemathesis") is None,
@@ -26,13 +23,8 @@ SEED = 20261123
 
 
 @pytest.fixture(scope="module")
-def harness():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import conformance
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-    return conformance
+def harness(conformance_harness):
+    return conformance_harness
 
 
 def test_schemathesis_finds_no_server_error_and_no_schema_violation(harness, tmp_path):

@@ -47,14 +47,8 @@ SCAM = (
 
 
 @pytest.fixture(scope="module")
-def harness() -> Any:
-    """benchmarks/conformance.py: starts ``phishguard serve`` with one API key and a temporary store."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import conformance
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-    return conformance
+def harness(conformance_harness: Any) -> Any:
+    return conformance_harness
 
 
 def sqlite_dump(db: Path) -> str:

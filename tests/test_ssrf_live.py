@@ -17,8 +17,6 @@ Network rule: only 127.0.0.0/8 and ::1 are contacted.
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -30,19 +28,12 @@ from phishguard.service.app import create_app
 from phishguard.service.state import STATE
 from phishguard.settings import load_settings
 
-ROOT = Path(__file__).resolve().parents[1]
 REFUSED = "page.fetch-refused"
 
 
 @pytest.fixture(scope="module")
-def harness() -> Any:
-    """benchmarks/conformance.py: starts ``phishguard serve`` with a key and a temporary store."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        import conformance
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-    return conformance
+def harness(conformance_harness: Any) -> Any:
+    return conformance_harness
 
 
 def assert_refused(url: str, status: int, verdict: dict[str, Any]) -> None:

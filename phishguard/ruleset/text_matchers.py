@@ -866,27 +866,7 @@ class _Near:
             prepared = self.prepare(a.present)
             if prepared is None:
                 return None
-        # (``window`` inlined)
-        specs, guards, only = prepared
-        hits = a._hits
-        if hits is None:
-            hits = a._scan(only)
-        elif a._filter is not None and a._filter is not only and (only is None or not only <= a._filter):
-            hits = a._scan()  # scanned for other rules' features
-        if self.three:
-            s0, s1, s2 = specs
-            o0 = _merged(hits, s0) if s0[1] else hits[s0[0]]  # type: ignore[index]
-            if not o0:
-                return None
-            o1 = _merged(hits, s1) if s1[1] else hits[s1[0]]  # type: ignore[index]
-            if not o1:
-                return None
-            o2 = _merged(hits, s2) if s2[1] else hits[s2[0]]  # type: ignore[index]
-            if not o2:
-                return None
-            found = self._first3(a, o0, o1, o2, guards)
-        else:
-            found = self.window(a, prepared)
+        found = self.window(a, prepared)
         return None if found is None else a.evidence(*found)
 
     def window(self, a: Analysis, prepared: Prepared) -> Occurrence | None:
