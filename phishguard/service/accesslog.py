@@ -18,7 +18,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-__all__ = ["ACCESS_LOGGER", "JsonFormatter", "LineBuffer", "log_request", "setup_logging"]
+__all__ = ["ACCESS_LOGGER", "JsonFormatter", "LineBuffer", "flush_access_log", "log_request", "setup_logging"]
 
 ACCESS_LOGGER = logging.getLogger("phishguard.access")
 
@@ -87,6 +87,12 @@ class LineBuffer(logging.Handler):
 
 
 _sink: LineBuffer | None = None  # the handler setup_logging installed, when it is the only one
+
+
+def flush_access_log() -> None:
+    """Write the access lines still waiting (an app's cleanup: its loop will not fire the timer)."""
+    if _sink is not None:
+        _sink.flush()
 
 
 def log_request(record: dict[str, Any]) -> None:

@@ -16,6 +16,7 @@ from aiohttp import web
 from ..scanner import Scanner
 from ..settings import Settings
 from . import handlers
+from .accesslog import flush_access_log
 from .middlewares import ACCESS, access_policy, service_middleware
 from .state import STATE, ServiceState
 
@@ -83,6 +84,11 @@ def create_app(
         state.moderation = app[MODERATION] = Moderation(settings, lambda: state.scanner, state.metrics)
         app.cleanup_ctx.append(_moderation_ctx(state.moderation, state))
     app.on_shutdown.append(not_ready)
+
+    async def flush_log(app: web.Application) -> None:
+        flush_access_log()
+
+    app.on_cleanup.append(flush_log)
     return app
 
 
