@@ -147,10 +147,17 @@ def new_flag(
 
 
 def sightings(
-    verdict: dict[str, Any], *, tenant: str, message_id: str | None, context: dict[str, Any] | None, now: float
+    verdict: dict[str, Any],
+    *,
+    tenant: str,
+    message_id: str | None,
+    context: dict[str, Any] | None,
+    now: float,
+    domains: Iterable[str] | None = None,
 ) -> Iterable[Sighting]:
-    """One sighting per non-official registered domain of the message (any verdict)."""
-    for domain in _domains(verdict):
+    """One sighting per non-official registered domain of the message (any verdict); ``domains``: those
+    domains when the caller has them already (a flag's)."""
+    for domain in domains if domains is not None else _domains(verdict):
         yield Sighting(
             domain=domain,
             tenant=tenant,

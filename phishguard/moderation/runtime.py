@@ -163,6 +163,9 @@ class Moderation:
         flagged = verdict["verdict"] in FLAGGED
         if not flagged and not (self.config.sightings and verdict["urls"]):
             return
+        if self._queue.qsize() >= self.config.queue_size:  # full: count the loss, build nothing
+            self._count("dropped", 1 if flagged else 0)
+            return
         now = time.time()
         flag = None
         if flagged:
@@ -170,11 +173,11 @@ class Moderation:
                 verdict, tenant=tenant, text=text, message_id=message_id, context=context,
                 store_text=self.config.store_text, now=now,
             )
-        seen = list(sightings(verdict, tenant=tenant, message_id=message_id, context=context, now=now)) if self.config.sightings else []
+        seen: list[Sighting] = []
+        if self.config.sightings:
+            domains = flag.domains if flag is not None else None  # the flag has them already
+            seen = list(sightings(verdict, tenant=tenant, message_id=message_id, context=context, now=now, domains=domains))
         if flag is None and not seen:
-            return
-        if self._queue.qsize() >= self.config.queue_size:
-            self._count("dropped", 1 if flag else 0)
             return
         self._queue.put_nowait((flag, seen))
         self._gauge()
