@@ -86,6 +86,7 @@ class Moderation:
         self._tasks: list[asyncio.Task[None]] = []
         self._pending: list[tuple[NewFlag | None, list[Sighting]]] = []  # the batch being written
         self.standings = Standings()
+        self._loaded_version: int | None = None  # the store's lists_version the standings were read at
         self.store_ok = False
         self._background: set[asyncio.Task[Any]] = set()
         self.sender: Any = None  # webhooks.WebhookSender when webhooks are configured
@@ -225,10 +226,11 @@ class Moderation:
     async def refresh(self) -> bool:
         """Load the lists if the store's version changed; install them into the scanner. True if new."""
         version = await self.run(lambda s: s.lists_version())
-        if version == self.standings.version and self.standings.version:
+        if version == self._loaded_version:  # unchanged: keep the lists (and the scanner's link cache)
             return False
         statuses = await self.run(lambda s: s.domain_statuses())
         self.standings = standings_of(statuses, version)
+        self._loaded_version = version
         self.apply()
         return True
 

@@ -310,3 +310,12 @@ async def test_logins_pause_after_repeated_failures(make_client):
     assert resp.status == 429 and int(resp.headers["Retry-After"]) > 0
     assert (await resp.json())["error"]["code"] == "rate_limited"
     assert (await client.post("/v1/moderation/login", json={"user": "victor", "password": PASSWORD})).status == 200
+
+
+async def test_polling_an_unchanged_store_keeps_the_lists_and_the_link_cache(make_client):
+    client = await make_client()
+    moderation = client.app[MODERATION]
+    installed = moderation.standings
+    await scan(client, SCAM)
+    assert await moderation.refresh() is False and await moderation.refresh() is False
+    assert moderation.standings is installed  # nothing re-read, nothing re-installed
