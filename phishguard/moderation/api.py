@@ -190,8 +190,7 @@ async def get_flag(request: web.Request) -> web.Response:
     """GET /v1/moderation/flags/{id}: everything the scanner saw, and the flag's decisions."""
     mod, _ = await _user(request)
     fid = _flag_id(request)
-    flag = await _store(mod.run(lambda s: s.get_flag(fid)))
-    history = await _store(mod.run(lambda s: s.decisions(flag_id=fid)))
+    flag, history = await _store(mod.run(lambda s: (s.get_flag(fid), s.decisions(flag_id=fid))))
     return json_response({"flag": _plain(flag), "decisions": [_plain(d) for d in history]})
 
 
@@ -234,8 +233,7 @@ async def decide_domains(request: web.Request) -> web.Response:
 async def list_domains(request: web.Request) -> web.Response:
     """GET /v1/moderation/domains: the moderators' deny and allow lists as every worker applies them."""
     mod, _ = await _user(request)
-    statuses = await _store(mod.run(lambda s: s.domain_statuses()))
-    version = await _store(mod.run(lambda s: s.lists_version()))
+    version, statuses = await _store(mod.run(lambda s: (s.lists_version(), s.domain_statuses())))
     return json_response({"version": version, "domains": [_plain(d) for d in statuses]})
 
 
