@@ -5,7 +5,7 @@ Usage: python benchmarks/http_load.py [--seconds S] [--connections C] [--batch-s
 
 Prints, on the realistic chat mix of benchmarks/scan_throughput.py:
   1. spawn to first answered scan, and the worker's RSS;
-  2. single-message requests/s at saturation (closed loop, C keep-alive connections);
+  2. single-message requests/s at saturation (closed loop, C keep-alive connections) and its p50/p99 latency;
   3. messages/s through /v1/scan/batch (closed loop, 2 connections);
   4. p50/p90/p99 latency at fixed offered loads (open loop: requests leave on a fixed schedule, whatever
      the answers do, and latency counts from the scheduled time, so queueing is not hidden);
@@ -116,16 +116,22 @@ def percentile(sorted_values: list[float], q: float) -> float:
 # --------------------------------------------------------------------------- phases
 
 
-async def closed_loop(port: int, bodies: list[bytes], path: str, connections: int, seconds: float) -> tuple[int, int, float]:
-    """Each connection sends back-to-back for ``seconds``. Returns (requests, non-200, elapsed)."""
+async def closed_loop(
+    port: int, bodies: list[bytes], path: str, connections: int, seconds: float, latencies: list[float] | None = None
+) -> tuple[int, int, float]:
+    """Each connection sends back-to-back for ``seconds``. Returns (requests, non-200, elapsed); each
+    request's latency is appended to ``latencies`` when given."""
     conns = [await Conn.open(port) for _ in range(connections)]
     stop = time.perf_counter() + seconds
     counts = [0, 0]
+    perf = time.perf_counter
 
     async def run(conn: Conn, offset: int) -> None:
         i = offset
-        while time.perf_counter() < stop:
+        while (t := perf()) < stop:
             status, _ = await conn.post(path, bodies[i % len(bodies)])
+            if latencies is not None:
+                latencies.append(perf() - t)
             counts[0] += 1
             counts[1] += status != 200
             i += connections
@@ -385,10 +391,15 @@ async def main_async(args: argparse.Namespace) -> None:
             print(f"RSS after warm-up: {rss_mb(proc.pid):.0f} MB (supervisor process; workers fork from it)")
             print(f"load average before the phases: {loadavg()} (other jobs on the machine skew every figure)")
             c0 = cpu_s(proc.pid)
-            n, bad, el = await closed_loop(port, singles, "/v1/scan", args.connections, seconds)
+            lat: list[float] = []
+            n, bad, el = await closed_loop(port, singles, "/v1/scan", args.connections, seconds, lat)
             busy = (cpu_s(proc.pid) - c0) / el
             sat = n / el
-            print(f"single scans, {args.connections} connections, closed loop: {sat:,.0f} req/s ({n} in {el:.1f} s, {bad} non-200)")
+            lat.sort()
+            print(
+                f"single scans, {args.connections} connections, closed loop: {sat:,.0f} req/s ({n} in {el:.1f} s,"
+                f" {bad} non-200); p50 {percentile(lat, 0.5) * 1000:.2f} ms, p99 {percentile(lat, 0.99) * 1000:.2f} ms"
+            )
             print(
                 f"  server CPU {busy * el / n * 1e6:.0f} µs per request, {busy:.0%} of a core busy"
                 f" (below ~95%: the load generator or another job, not the server, was the limit)"

@@ -70,6 +70,13 @@ def _clean_text(text: str, max_bytes: int) -> tuple[str, str | None]:
     return data[:max_bytes].decode("utf-8", "ignore"), f"{max_bytes} of {len(data)} bytes"
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Prepared:
+    """Messages prepared together by :meth:`Scanner.prepare`: cleaned text -> (normalized form, model scores)."""
+
+    views: dict[str, tuple[NormText, dict[str, Any]]]
+
+
 class Scanner:
     """Scan chat messages. Thread-safe: its mutable state is its bounded link cache and the batch
     ``scan_many`` is scanning, which is per thread."""
@@ -268,26 +275,32 @@ class Scanner:
         out: list[Verdict] = []
         for i in range(0, len(texts), BATCH):
             chunk = texts[i:i + BATCH]
-            self._batch.prepared = self._prepare(chunk)
-            try:
+            with self.using(self.prepare(chunk)):
                 out.extend(self.scan(t, lang=lang) for t in chunk)
-            finally:
-                self._batch.prepared = None
         return out
 
+    def prepare(self, texts: Iterable[str]) -> Prepared:
+        """``texts`` normalized and scored by the text model in one vectorized pass, for :meth:`using`."""
+        return Prepared(self._prepare(list(texts)))
+
     @contextlib.contextmanager
-    def prepared(self, texts: Iterable[str]) -> Iterator[None]:
-        """Within the block, :meth:`scan` of any of ``texts`` (by this thread) reuses their normalized form and
-        text-model scores, computed here in one vectorized pass: the path of ``scan_many`` for callers that
-        need per-message ids, contexts and languages (the service's batch endpoint). Same verdicts as
-        without it. Do not suspend (``await``) inside the block: the preparation is per thread, not per task.
+    def using(self, prepared: Prepared) -> Iterator[None]:
+        """Within the block, :meth:`scan` of any of the prepared texts (by this thread) reuses their normalized
+        form and text-model scores instead of redoing that work; other texts are scanned as usual. Same verdicts
+        as without it. Do not suspend (``await``) inside the block: it is per thread, not per task; a caller
+        that answers between scans (the service's coalescer) enters it once per scan.
         """
         previous = getattr(self._batch, "prepared", None)
-        self._batch.prepared = self._prepare(list(texts))
+        self._batch.prepared = prepared.views
         try:
             yield
         finally:
             self._batch.prepared = previous
+
+    def prepared(self, texts: Iterable[str]) -> contextlib.AbstractContextManager[None]:
+        """``using(prepare(texts))``: the path of ``scan_many`` for callers that need per-message ids,
+        contexts and languages (the service's batch endpoint)."""
+        return self.using(self.prepare(texts))
 
     def _prepare(self, texts: list[str]) -> dict[str, tuple[NormText, dict[str, Any]]]:
         """Cleaned text -> (normalized form, model scores) for each distinct message of a batch."""
