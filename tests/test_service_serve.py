@@ -23,7 +23,7 @@ from phishguard.settings import ConfigError, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SCAM = "Получите оплату: https://аvito.ru/pay/123"
-LISTENING = re.compile(r"listening on http://127\.0\.0\.1:(\d+) \((\d+) workers\)")
+LISTENING = re.compile(r"listening on http://127\.0\.0\.1:(\d+) \((\d+) workers, (\w+) event loop\)")
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -141,15 +141,18 @@ async def test_serve_two_workers_sigterm_during_a_burst(tmp_path):
     lines = [json.loads(ln) for ln in log.read_text(encoding="utf-8").splitlines() if ln.startswith("{")]
     access = [ln for ln in lines if "status" in ln and ln.get("path") == "/v1/scan/batch"]
     assert len(access) == n_batches and {ln["status"] for ln in access} == {200}
-    assert all(ln["tenant"] == "local" and ln["verdicts"]["fraud"] == size // 2 for ln in access)
+    assert all(ln["tenant"] == "local" and ln["verdicts"]["fraud"] == size // 2 for ln in access), [
+        (ln["tenant"], ln["verdicts"]) for ln in access]
     assert "аvito" not in log.read_text(encoding="utf-8")  # no message text in the logs
     assert sum("stopping" in ln.get("event", "") for ln in lines) == 2
 
 
 @pytest.mark.slow
-async def test_serve_one_worker_reloads_on_sighup(tmp_path):
-    proc, port, log = _start(tmp_path, "--workers", "1")
+@pytest.mark.parametrize("event_loop", ["auto", "asyncio"])
+async def test_serve_one_worker_reloads_on_sighup(tmp_path, event_loop):
+    proc, port, log = _start(tmp_path, "--workers", "1", PHISHGUARD_SERVICE__EVENT_LOOP=event_loop)
     base = f"http://127.0.0.1:{port}"
+    assert LISTENING.search(log.read_text(encoding="utf-8")).group(3) == ("uvloop" if event_loop == "auto" else "asyncio")
     try:
         async with aiohttp.ClientSession() as session:
             await _wait_ready(session, base)
@@ -184,6 +187,17 @@ def test_serve_checks_aiohttp_and_its_c_parser(monkeypatch):
     monkeypatch.setattr(http_parser, "HttpRequestParser", http_parser.HttpRequestParserPy)
     with pytest.raises(ConfigError, match="C HTTP parser"):
         runner.check_runtime()
+
+
+def test_event_loop_setting(monkeypatch):
+    import uvloop
+
+    assert runner.loop_factory("auto") is uvloop.new_event_loop is runner.loop_factory("uvloop")
+    assert runner.loop_factory("asyncio") is None
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # as if not installed
+    assert runner.loop_factory("auto") is None
+    with pytest.raises(ConfigError, match="uvloop is not installed"):
+        runner.loop_factory("uvloop")
 
 
 def test_serve_reports_a_busy_port(capsys):

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = ["ApiKey", "ServiceLimits", "ServiceSettings"]
@@ -69,6 +71,9 @@ class ServiceSettings(_Strict):
     open_openapi: bool = Field(True, description="GET /openapi.json answers without a key.")
     access_log: bool = Field(True, description="One JSON line per request on stderr (id, tenant, status, latency, verdict).")
     log_text: bool = Field(False, description="Include the message text in access log lines (off: never logged).")
+    event_loop: Literal["auto", "uvloop", "asyncio"] = Field(
+        "auto", description="Workers' event loop: uvloop (libuv) where installed (auto), or the stdlib asyncio loop."
+    )
     shutdown_grace: float = Field(
         10.0, ge=0, le=3600, description="Seconds a stopping worker waits for requests in flight (SIGTERM)."
     )
