@@ -149,10 +149,11 @@ class Scanner:
             self.scan(WARM_TEXT)
 
     def _deadline(self) -> Deadline | None:
-        """A new scan's :class:`Deadline` (None without ``limits.scan_budget_ms``), from now. One-time loads
+        """A new scan's :class:`Deadline` (None without ``limits.scan_budget_ms``), from now, in this thread's
+        CPU time. One-time loads
         during the scan (:func:`phishguard.resources.loading`) do not count against it."""
         budget = self.settings.limits.scan_budget_ms
-        return Deadline(time.perf_counter(), budget / 1000.0) if budget else None
+        return Deadline(time.thread_time(), budget / 1000.0) if budget else None
 
     def _collect(
         self,

@@ -57,7 +57,7 @@ class Limits(_Strict):
     max_urls: int = Field(50, ge=1, le=10000, description="Links analysed per message; the rest are counted in a degraded reason.")
     url_cache_size: int = Field(65536, ge=0, description="Per-scanner LRU cache of link analyses (0 disables).")
     scan_budget_ms: float = Field(
-        40.0, ge=0, description="A message scan past this many milliseconds skips its remaining expensive parts (the "
+        40.0, ge=0, description="A message scan past this many milliseconds of CPU time skips its remaining expensive parts (the "
         "text model, further links) with a degraded reason; the keyword rules always run. 0: no budget.",
     )
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -354,6 +355,27 @@ def test_scan_budget_leaves_normal_messages_alone() -> None:
     for text in texts:
         a, b = budgeted.scan(text), unbudgeted.scan(text)
         assert (a.verdict, a.score, a.reasons, a.urls) == (b.verdict, b.score, b.reasons, b.urls)
+
+
+def test_scan_budget_counts_cpu_time_not_time_the_host_took_away(monkeypatch) -> None:
+    """A scan descheduled mid-way (a busy host, another thread holding the GIL) keeps its full verdict:
+    the budget is the scan's CPU time. Here each link analysis is held up 60 ms of wall time, past the
+    40 ms budget, without using the CPU."""
+    scanner = Scanner(Settings(lang="en", limits={"url_cache_size": 0}))
+    text = SCAM + "https://аvito-pay.top/pay https://avito-deal.top/x"
+    expected = scanner.scan(text)
+    analyze = scanner._analyze
+
+    def held_up(span):
+        time.sleep(0.06)
+        return analyze(span)
+
+    monkeypatch.setattr(scanner, "_analyze", held_up)
+    t0 = time.perf_counter()
+    verdict = scanner.scan(text)
+    assert time.perf_counter() - t0 > 0.1  # both links were held up, and both were analysed anyway
+    assert "degraded.time-budget" not in {r.rule for r in verdict.reasons}
+    assert (verdict.verdict, verdict.reasons, verdict.urls) == (expected.verdict, expected.reasons, expected.urls)
 
 
 def test_page_is_read_up_to_max_html_characters() -> None:
