@@ -18,6 +18,8 @@ import sys
 import time
 from typing import Any, TextIO
 
+from ..jsonfast import dumps
+
 __all__ = ["ACCESS_LOGGER", "JsonFormatter", "LineBuffer", "flush_access_log", "log_request", "setup_logging"]
 
 ACCESS_LOGGER = logging.getLogger("phishguard.access")
@@ -25,7 +27,7 @@ ACCESS_LOGGER = logging.getLogger("phishguard.access")
 FLUSH_S = 0.1  # an access line reaches stderr at most this late
 MAX_BUFFER = 64 * 1024  # ... or as soon as this many characters wait
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_dumps = dumps
 _time = time.time
 _running_loop = asyncio._get_running_loop  # None off a loop (the public get_running_loop raises instead)
 

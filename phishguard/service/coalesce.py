@@ -28,7 +28,7 @@ __all__ = ["Coalescer"]
 class _Pending:
     """One queued message and the future its handler awaits."""
 
-    __slots__ = ("scanner", "text", "id", "context", "lang", "future", "prepared")
+    __slots__ = ("context", "future", "id", "lang", "prepared", "scanner", "text")
 
     def __init__(
         self, scanner: Any, text: str, id: Any, context: Mapping[str, Any] | None, lang: str | None,
@@ -92,7 +92,7 @@ class Coalescer:
             try:
                 prepared = items[0].scanner.prepare(p.text for p in items)
             except Exception:  # noqa: BLE001 - preparing failed: each is scanned alone and answers for itself
-                continue
+                prepared = None
             for p in items:
                 p.prepared = prepared
         self.groups += 1

@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import ValidationError
 
+from ..jsonfast import dumpb
 from .body import read_model
 from .errors import ApiError
 from .metrics import CONTENT_TYPE_LATEST
@@ -24,13 +25,12 @@ __all__ = ["healthz", "metrics", "openapi", "readyz", "reload", "scan", "scan_ba
 YIELD_EVERY_S = 0.005  # a batch gives the loop a turn at least this often
 
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 JSON_UTF8 = "application/json; charset=utf-8"
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
     # one Content-Type header, as content_type= + charset= would set it, without their parsing
-    return web.Response(body=_dumps(data).encode("utf-8"), status=status, headers={"Content-Type": JSON_UTF8})
+    return web.Response(body=dumpb(data), status=status, headers={"Content-Type": JSON_UTF8})
 
 
 def _ready_state(request: web.Request) -> ServiceState:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Self
 
+from ...jsonfast import dumps
 from .base import (
     ACTIONS,
     ROLES,
@@ -129,8 +130,8 @@ def mask_password(url: str) -> str:
     return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{hostpart}"
 
 
-#: JSON columns, written compactly in the order given (one encoder: json.dumps would build one per call).
-_dump = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+#: JSON columns, written compactly in the order given (orjson where it can: see phishguard/jsonfast.py).
+_dump = dumps
 
 
 def _flag(row: Sequence[Any]) -> Flag:
