@@ -102,10 +102,14 @@ def scan(texts: tuple[str, ...], file_: str | None, fmt: str, lang: str | None, 
         if sys.stdin is None or sys.stdin.isatty():
             raise click.UsageError("nothing to scan: give a message, --file PATH, or pipe text on stdin")
         file_ = "-"
-    from .scanner import Scanner
+    from .resources import gc_paused, one_blas_thread
 
-    settings = _settings(config)
-    scanner = Scanner(settings)
+    one_blas_thread()
+    with gc_paused():  # the scanner's modules, settings, rules and brands live as long as the command
+        from .scanner import Scanner
+
+        settings = _settings(config)
+        scanner = Scanner(settings)
     lang = lang or scanner.lang
     if fetch:
         from .page.scan import FetchingJudge
@@ -248,8 +252,10 @@ def page_cmd(file: str, url: str, fmt: str, lang: str | None, config: str | None
     """Judge a saved HTML page offline, as if fetched from --url (no network)."""
     from pathlib import Path
 
+    from .resources import one_blas_thread
     from .scanner import Scanner
 
+    one_blas_thread()
     try:
         data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
     except OSError as exc:
@@ -273,19 +279,26 @@ def _fail(message: str) -> int:
     return EXIT_ERROR
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Console entry point: one-line errors, SPEC exit codes, no tracebacks."""
-    from .moderation.store.base import StoreError
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """The errors shown as their one line: configuration, rules, the moderation store. The store's module is
+    imported only by the commands that use the store (~15 ms a scan does not need), so its error class is
+    looked up, not imported: a StoreError can only come from a loaded module."""
     from .ruleset import RuleLoadError
     from .settings import ConfigError
 
+    store = sys.modules.get("phishguard.moderation.store.base")
+    return (ConfigError, RuleLoadError) + ((store.StoreError,) if store is not None else ())
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: one-line errors, SPEC exit codes, no tracebacks."""
     try:
         rv = cli.main(args=argv, prog_name="phishguard", standalone_mode=False)
     except click.exceptions.Exit as exc:
         rv = exc.exit_code
     except click.ClickException as exc:
         rv = _fail(exc.format_message().splitlines()[0] if exc.format_message() else type(exc).__name__)
-    except (ConfigError, RuleLoadError, StoreError) as exc:
+    except _user_errors() as exc:  # evaluated only when an exception gets here
         rv = _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
     except click.exceptions.Abort:
         rv = _fail("aborted")

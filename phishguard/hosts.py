@@ -3,7 +3,8 @@
 CONTRACT (owned by the extractor/host work; other modules rely on these names and fields).
 
 Everything here is offline: the registered domain comes from the public suffix list snapshot that
-ships inside tldextract (private suffixes included), never from the network or ``~/.cache``.
+ships inside tldextract (private suffixes included; read by :mod:`phishguard.psl` with tldextract's
+rules, without importing tldextract), never from the network or ``~/.cache``.
 
 >>> h = parse_host("аvito.ru")          # Cyrillic "а"
 >>> h.ascii, h.unicode, h.registered_domain, sorted(h.scripts)
@@ -17,15 +18,12 @@ from __future__ import annotations
 import ipaddress
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 import idna
-
-if TYPE_CHECKING:
-    import tldextract
 
 __all__ = ["HostInfo", "parse_host", "split_registered", "top_level_labels"]
 
@@ -111,25 +109,24 @@ _IPV4_PART_RE = re.compile(r"0[xX][0-9a-fA-F]*|0[0-7]*|[1-9][0-9]*")
 _IDNA_ERRORS = (idna.IDNAError, UnicodeError, ValueError)
 
 
-# --- registered domain (offline tldextract) ---------------------------------------------------
+# --- registered domain (offline public suffix list) -----------------------------------------
 
 
 @lru_cache(maxsize=1)
-def _extractor() -> tldextract.TLDExtract:
-    """The one offline extractor: bundled PSL snapshot, private suffixes, no cache directory."""
+def _psl() -> Callable[[str], tuple[str, str, str]]:
+    """The offline suffix split (:func:`phishguard.psl.split`: tldextract's bundled PSL snapshot, private
+    suffixes, tldextract's own rules, without importing tldextract); the list is read on first use."""
+    from . import psl
     from .resources import loading
 
-    with loading():  # a one-time cost (~100 ms): no scan's time budget counts it
-        import tldextract  # imported lazily: ~50 ms and only needed for names
-
-        extractor = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
-        extractor("example.com")  # parses the bundled suffix list now
-    return extractor
+    with loading():  # a one-time cost (~10 ms): no scan's time budget counts it
+        psl.rules()
+    return psl.split
 
 
 @lru_cache(maxsize=65536)
 def split_registered(ascii_host: str) -> tuple[str, str, str]:
-    """(subdomain, domain, suffix) of an ASCII host via the offline tldextract; cached.
+    """(subdomain, domain, suffix) of an ASCII host via the offline public suffix list; cached.
 
     An unknown suffix gives ``("", "", "")``; a host that is itself a public suffix gives
     ``("", "", suffix)``.
@@ -152,16 +149,16 @@ def split_registered(ascii_host: str) -> tuple[str, str, str]:
 def _split(ascii_host: str, shown: str) -> tuple[str, str, str]:
     """Split ``ascii_host`` using its display form ``shown`` (labels correspond one to one).
 
-    tldextract matches the Unicode suffix list; handing it the display form spares it one
+    The suffix list is matched in its Unicode form; handing it the display form spares it one
     punycode decode per label, which costs more than everything else here together.
     """
-    result = _extractor()(shown)
-    if not result.suffix:
+    _, domain, suffix_shown = _psl()(shown)
+    if not suffix_shown:
         return ("", "", "")
     labels = ascii_host.split(".")
-    n_suffix = result.suffix.count(".") + 1
+    n_suffix = suffix_shown.count(".") + 1
     suffix = ".".join(labels[-n_suffix:])
-    if not result.domain:
+    if not domain:
         return ("", "", suffix)
     return (".".join(labels[: -n_suffix - 1]), labels[-n_suffix - 1], suffix)
 
@@ -172,7 +169,10 @@ _split_cached = lru_cache(maxsize=65536)(_split)
 @lru_cache(maxsize=1)
 def top_level_labels() -> frozenset[str]:
     """Every rightmost label of the offline public suffix list, Unicode form ("ru", "рф")."""
-    return frozenset(suffix.rpartition(".")[2] for suffix in _extractor().tlds)
+    from . import psl
+
+    _psl()
+    return frozenset(suffix.rpartition(".")[2] for suffix in psl.rules())
 
 
 # --- IP literals ------------------------------------------------------------------------------

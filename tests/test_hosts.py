@@ -284,7 +284,7 @@ def test_hostinfo_is_frozen() -> None:
 
 
 def test_no_network_call(monkeypatch: pytest.MonkeyPatch) -> None:
-    from phishguard import hosts
+    from phishguard import hosts, psl
     from phishguard.extract import extract_urls
 
     def refuse(*args: object, **kwargs: object) -> None:
@@ -293,7 +293,8 @@ def test_no_network_call(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
-    hosts._extractor.cache_clear()
+    hosts._psl.cache_clear()
+    psl._nodes.cache_clear()
     split_registered.cache_clear()
     parse_host.cache_clear()
     info = parse_host("pay.avito-network-check.com.ua")
@@ -318,3 +319,48 @@ def test_offline_with_empty_home(tmp_path: Path) -> None:
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+# --- the public suffix list: phishguard.psl against tldextract itself ----------------------------
+
+
+def test_psl_split_matches_tldextract() -> None:
+    """``phishguard.psl`` reads tldextract's snapshot without importing tldextract: it must split every host
+    as ``TLDExtract(include_psl_private_domains=True)`` does (every rule, its neighbours, odd inputs)."""
+    import random
+
+    import idna
+    import tldextract
+
+    from phishguard import psl
+
+    ext = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
+    rules = psl.rules()
+    assert sorted(rules) == sorted(ext.tlds)
+    hosts = [
+        "", ".", "..", "a..com", "com.", "1.2.3.4", "01.2.3.4", "[::1]", "[::1]:80", "http://user@x.com:80/p?q#f",
+        "//x.co.uk", "x.co.uk.", "ck", "www.ck", "x.y.ck", "a.www.ck", "x。co。uk", "256.1.1.1", "1.2.3",
+        "xn--p1ai", "xn--zz.ru", "авито.рф", "pay.авито.рф", "a.city.kawasaki.jp", "city.kawasaki.jp",
+        "foo.bar.compute.amazonaws.com", "ftp:/x.com", "a:b//c.com", "x.com:", "@", "[", "[x]", "[::1", " x.COM ",
+    ]
+    for rule in rules:
+        base = rule.replace("*", "x").lstrip("!")
+        hosts += [rule, base, "a." + base, "b.a." + base, "WWW." + base.upper(), base.partition(".")[2]]
+        try:
+            hosts.append("pay.avito." + idna.encode(base, uts46=True).decode("ascii"))
+        except idna.IDNAError:
+            pass
+    rnd = random.Random(7)
+    hosts += ["".join(rnd.choice("abc.xn--*!-1。 :/@[]рф") for _ in range(rnd.randint(0, 12))) for _ in range(5000)]
+    for h in hosts:
+        e = ext(h)
+        assert psl.split(h) == (e.subdomain, e.domain, e.suffix), h
+
+
+def test_scanning_does_not_import_tldextract() -> None:
+    code = (
+        "import sys; from phishguard.scanner import Scanner; Scanner().scan('pay at https://avito.ru.pay-x.top/1');"
+        "print('tldextract' in sys.modules, 'requests' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]

@@ -18,15 +18,20 @@ __all__ = ["train_command", "eval_command"]
               show_default=True, help="Training config (YAML): data paths, seed, thresholds.")
 @click.option("--only", type=click.Choice(["text", "url"]), default=None, help="Train only this model.")
 @click.option("--out-dir", type=click.Path(file_okay=False), default=None, help="Write models here instead of the config's out_dir.")
-def train_command(config: str, only: str | None, out_dir: str | None) -> int:
+@click.option("--export-only", is_flag=True,
+              help="Do not train: write each .npz again from the .skops beside it (same arrays, current file layout).")
+def train_command(config: str, only: str | None, out_dir: str | None, export_only: bool) -> int:
     """Rebuild the text and URL models from the configured data (seeded); write models/*.skops|npz|json."""
     from .config import load_config
-    from .train import train_all
+    from .train import export_all, train_all
 
     cfg = load_config(Path(config))
     if out_dir:
         cfg = cfg.model_copy(update={"out_dir": Path(out_dir)})
-    cards = train_all(cfg, log=lambda m: click.echo(m, err=True), only=only)
+    if export_only:
+        cards = export_all(cfg, only=only)
+    else:
+        cards = train_all(cfg, log=lambda m: click.echo(m, err=True), only=only)
     for name, card in cards.items():
         arts = ", ".join(f"{a['file']} ({a['bytes'] / 1e6:.1f} MB)" for a in card["artifacts"].values())
         click.echo(f"{name}: {arts}; thresholds {card['thresholds']}")

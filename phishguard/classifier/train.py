@@ -9,6 +9,7 @@ threshold at a fixed false-positive rate), then on everything. Both are written 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import platform
 from collections.abc import Callable
 from pathlib import Path
@@ -22,7 +23,7 @@ from .data import Rows, Source, dedupe, read_hosts, read_labelled, split_key
 from .evaluate import binary_report, recall_at_fpr, threshold_at_fpr
 from .features import HOST_BLOCKS, TEXT_BLOCKS, host_document, text_document
 
-__all__ = ["train_all", "train_text", "train_url", "write_model", "sms_benchmark", "PAPER_ROW"]
+__all__ = ["export_all", "export_model", "train_all", "train_text", "train_url", "write_model", "sms_benchmark", "PAPER_ROW"]
 
 Log = Callable[[str], None]
 
@@ -74,6 +75,52 @@ def write_model(pipe, name: str, out_dir: Path, card: dict[str, Any], sample_doc
     }
     write_card(out_dir / f"{name}.json", card)
     return card
+
+
+def export_model(name: str, out_dir: Path, sample_docs: list[str]) -> dict[str, Any]:
+    """Write ``<name>.npz`` again from the ``<name>.skops`` Pipeline beside it, without training: the numpy
+    export (:func:`~phishguard.classifier.export.export_arrays`) in the current on-disk layout
+    (:func:`~phishguard.classifier.export.save_npz`). Refused unless it scores ``sample_docs`` as the Pipeline
+    does and, when the old ``.npz`` still matches its card, holds exactly the same arrays. The card keeps
+    everything but its npz artifact entry (sha256, bytes)."""
+    from .card import read_card, verified_path
+    from .export import export_arrays, save_npz
+    from .persist import load_pipeline
+    from .serve import LinearModel, decode_arrays
+
+    card_path = out_dir / f"{name}.json"
+    card = read_card(card_path)
+    pipe = load_pipeline(card_path)  # sha256-checked against the card
+    params, arrays = export_arrays(pipe)
+    old = verified_path(card_path, "npz")
+    with np.load(old, allow_pickle=False) as z:
+        before = decode_arrays({k: z[k] for k in z.files})
+    if bytes(before.pop("params_json")).decode("utf-8") != json.dumps(params, sort_keys=True) or sorted(before) != sorted(
+        arrays
+    ) or not all(np.array_equal(before[k], arrays[k]) and before[k].dtype == arrays[k].dtype for k in arrays):
+        raise RuntimeError(f"{name}: the Pipeline's export differs from {old.name}: retrain instead")
+    diff = float(np.max(np.abs(LinearModel(params, arrays).predict_proba(sample_docs) - pipe.predict_proba(sample_docs))))
+    if diff > 1e-9:
+        raise RuntimeError(f"{name}: numpy export differs from the Pipeline by {diff}")
+    npz_path = out_dir / f"{name}.npz"
+    save_npz(npz_path, params, arrays)
+    card["artifacts"]["npz"] = {"file": npz_path.name, "sha256": sha256_file(npz_path), "bytes": npz_path.stat().st_size}
+    write_card(card_path, card)
+    return card
+
+
+def export_all(cfg: TrainConfig, only: str | None = None) -> dict[str, dict[str, Any]]:
+    """:func:`export_model` for the configured models (``only``: "text" or "url"), checked on a sample of their
+    training data (the first 400 messages of the text corpus; 400 phishing hosts)."""
+    out: dict[str, dict[str, Any]] = {}
+    if cfg.text is not None and only in (None, "text"):
+        texts = [t for p in cfg.text.corpus for t in read_labelled(p).texts[:200]]
+        out["text"] = export_model("text", cfg.out_dir, [text_document(t) for t in texts[:400]])
+    if cfg.url is not None and only in (None, "url"):
+        src = cfg.url.phishing[0]
+        hosts = read_hosts(src.path, src.column, src.date_column)[0]
+        out["url"] = export_model("url", cfg.out_dir, [host_document(h) for h in hosts[:200] + hosts[-200:]])
+    return out
 
 
 def _base_card(cfg_seed: int, kind: str, sources: list[Source], extra: dict[str, Any]) -> dict[str, Any]:

@@ -1,27 +1,21 @@
 """``host_of``: a HostInfo for tests, benchmarks and doctests.
 
 Uses :func:`phishguard.hosts.parse_host` when it is implemented; until then (or if it rejects the input)
-a minimal offline builder: IDNA (UTS #46) both ways + tldextract with the bundled suffix list only.
+a minimal offline builder: IDNA (UTS #46) both ways + :func:`phishguard.psl.split` (tldextract's bundled
+suffix list only).
 """
 
 from __future__ import annotations
 
 import ipaddress
-from functools import lru_cache
 
 import idna
 
 from ..hosts import HostInfo
+from ..psl import split
 from .skeleton import script_of
 
 __all__ = ["host_of"]
-
-
-@lru_cache(maxsize=1)
-def _extractor():
-    import tldextract
-
-    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True)
 
 
 def host_of(raw: str) -> HostInfo:
@@ -56,8 +50,8 @@ def _fallback(raw: str) -> HostInfo:
         uni = ".".join(idna.decode(x) if x.startswith("xn--") else x for x in labels)
     except idna.IDNAError:
         uni = ascii_host
-    ext = _extractor()(ascii_host)
-    reg = f"{ext.domain}.{ext.suffix}" if ext.domain and ext.suffix else ""
-    return HostInfo(raw=raw, ascii=ascii_host, unicode=uni, registered_domain=reg, suffix=ext.suffix,
-                    domain=ext.domain, subdomain=ext.subdomain,
+    subdomain, domain, suffix = split(ascii_host)
+    reg = f"{domain}.{suffix}" if domain and suffix else ""
+    return HostInfo(raw=raw, ascii=ascii_host, unicode=uni, registered_domain=reg, suffix=suffix,
+                    domain=domain, subdomain=subdomain,
                     scripts=frozenset(script_of(c) for c in uni if c.isalpha()))

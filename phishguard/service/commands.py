@@ -24,17 +24,24 @@ __all__ = ["keys", "serve"]
 @config_option
 def serve(host: str | None, port: int | None, workers: int | None, insecure: bool, config: str | None) -> int:
     """Run the HTTP service (SPEC §3) until SIGTERM; SIGHUP reloads rules and keys."""
-    from ..settings import load_settings
-    from .runner import serve as run
+    from ..resources import gc_paused, one_blas_thread
+
+    one_blas_thread()  # before numpy is imported (the warm-up imports it)
 
     def load():
+        from ..settings import load_settings
+
         settings = load_settings(config)
         changes = {k: v for k, v in (("host", host), ("port", port), ("workers", workers)) if v is not None}
         if changes:
             settings = settings.model_copy(update={"service": settings.service.model_copy(update=changes)})
         return settings
 
-    return run(load(), reload_settings=load, insecure=insecure)
+    with gc_paused():  # the settings and the service's modules live as long as the service
+        from .runner import serve as run
+
+        settings = load()
+    return run(settings, reload_settings=load, insecure=insecure)
 
 
 @click.group()

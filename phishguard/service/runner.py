@@ -115,18 +115,21 @@ async def _run_worker(
     reload_settings: Callable[[], Settings],
     parent: int | None = None,
 ) -> None:
-    from aiohttp import web
+    from ..resources import gc_paused
 
-    from .app import STATE, create_app
+    with gc_paused():  # the app's modules and objects live as long as the worker
+        from aiohttp import web
 
-    app = create_app(settings, scanner=scanner, reload_settings=reload_settings)  # type: ignore[arg-type]
-    runner = web.AppRunner(
-        app, handle_signals=False, access_log=None, shutdown_timeout=settings.service.shutdown_grace
-    )
-    await runner.setup()
-    site = web.SockSite(runner, sock)
-    await site.start()
-    _freeze_heap()  # and what the app and its start-up made
+        from .app import STATE, create_app
+
+        app = create_app(settings, scanner=scanner, reload_settings=reload_settings)  # type: ignore[arg-type]
+        runner = web.AppRunner(
+            app, handle_signals=False, access_log=None, shutdown_timeout=settings.service.shutdown_grace
+        )
+        await runner.setup()
+        site = web.SockSite(runner, sock)
+        await site.start()
+        _freeze_heap()  # and what the app and its start-up made
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     tasks: set[asyncio.Task[object]] = set()
@@ -299,10 +302,12 @@ def serve(
     announce: Callable[[str], None] | None = None,
 ) -> int:
     """Run the service until SIGTERM/SIGINT; return the exit status (0 after a clean stop)."""
+    from ..resources import gc_paused
     from .accesslog import setup_logging
 
     svc = settings.service
-    check_runtime()
+    with gc_paused():
+        check_runtime()  # imports aiohttp
     factory = loop_factory(svc.event_loop)  # a missing uvloop that was asked for stops here, before binding
     check_bind(svc.host, bool(svc.api_keys), insecure)
     setup_logging(svc.access_log)
@@ -313,12 +318,13 @@ def serve(
         else:
             metrics_dir = tempfile.mkdtemp(prefix="phishguard-metrics-")
             os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-    from ..scanner import Scanner
+    with gc_paused():  # what loads here lives as long as the workers: no collection would free any of it
+        from ..scanner import Scanner
 
-    scanner = Scanner(settings)  # once, before forking: errors stop here, workers share it
-    _migrate(settings)
-    _warm(scanner)
-    _freeze_heap()
+        scanner = Scanner(settings)  # once, before forking: errors stop here, workers share it
+        _migrate(settings)
+        _warm(scanner)
+        _freeze_heap()
     sock = bind(svc.host, svc.port)
     host, port = sock.getsockname()[:2]
     loop_name = "asyncio" if factory is None else "uvloop"

@@ -1,0 +1,144 @@
+"""The public suffix list, offline: tldextract's bundled snapshot, read without importing tldextract.
+
+``tldextract`` imports ``requests`` (with urllib3, charset_normalizer, filelock: ~40 ms and ~5 MB) and keeps
+the list four times over (two tries, two frozensets: ~10 MB, ~35 ms to build). Only its snapshot file is
+needed here, so this module reads that file (located with ``importlib.util.find_spec``, which does not run
+the package) into one dict, and reproduces ``TLDExtract(include_psl_private_domains=True)``'s split of a
+host exactly (same suffix rules, same wildcard and exception handling, same lenient host parsing);
+``tests/test_hosts.py`` compares the two over every rule of the list and generated hosts.
+
+>>> split("pay.avito.ru"), split("a.b.vercel.app"), split("www.ck"), split("x.y.ck")
+(('pay', 'avito', 'ru'), ('a', 'b', 'vercel.app'), ('', 'www', 'ck'), ('', 'x', 'y.ck'))
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from importlib.util import find_spec
+from ipaddress import AddressValueError, IPv6Address
+from pathlib import Path
+
+import idna
+
+__all__ = ["rules", "snapshot_path", "split"]
+
+#: tldextract's parse of the list (``suffix_list.PUBLIC_SUFFIX_RE`` / ``PUBLIC_PRIVATE_SUFFIX_SEPARATOR``).
+_SUFFIX_RE = re.compile(r"^(?P<suffix>[.*!]*\w[\S]*)", re.UNICODE | re.MULTILINE)
+_PRIVATE_SEPARATOR = "// ===BEGIN PRIVATE DOMAINS==="
+#: tldextract's ``remote.IP_RE``.
+_IP_RE = re.compile(
+    r"^(?:(?:[0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])\.)"
+    r"{3}(?:[0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])$",
+    re.ASCII,
+)
+_SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.")
+
+
+def snapshot_path() -> Path:
+    """The suffix list snapshot shipped inside the installed tldextract package."""
+    spec = find_spec("tldextract")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("tldextract is not installed: its public suffix list snapshot is needed")
+    return Path(next(iter(spec.submodule_search_locations))) / ".tld_set_snapshot"
+
+
+@lru_cache(maxsize=1)
+def _nodes() -> dict[str, bool]:
+    """Every node of tldextract's suffix trie, keyed by its labels joined with dots ("co.uk"): True where a
+    rule ends (a suffix, ``*.x`` wildcard or ``!y.x`` exception), False for a node only on the way to one."""
+    text = snapshot_path().read_bytes().decode("utf-8")
+    public, _, private = text.partition(_PRIVATE_SEPARATOR)
+    nodes: dict[str, bool] = {}
+    for part in (public, private):
+        for m in _SUFFIX_RE.finditer(part):
+            suffix = m.group("suffix")
+            nodes[suffix] = True
+            # the nodes on the way ("uk" for "co.uk"); a rule already there stays a rule
+            dot = suffix.find(".")
+            while dot >= 0:
+                nodes.setdefault(suffix[dot + 1 :], False)
+                dot = suffix.find(".", dot + 1)
+    return nodes
+
+
+def rules() -> list[str]:
+    """Every rule of the list, public and private (tldextract's ``TLDExtract.tlds``, as a list)."""
+    return [k for k, end in _nodes().items() if end]
+
+
+def _decode_punycode(label: str) -> str:
+    lowered = label.lower()
+    if lowered.startswith("xn--"):
+        try:
+            return idna.decode(lowered)
+        except (UnicodeError, IndexError):
+            pass
+    return lowered
+
+
+def _suffix_index(labels: list[str]) -> int | None:
+    """Index in ``labels`` of the first label of the public suffix, None without one
+    (tldextract's ``_PublicSuffixListTLDExtractor.suffix_index``, private domains included)."""
+    nodes = _nodes()
+    n = len(labels)
+    suffix_idx = label_idx = n
+    path = ""
+    for label in reversed(labels):
+        decoded = _decode_punycode(label)
+        key = f"{decoded}.{path}" if path else decoded
+        end = nodes.get(key)
+        if end is not None:
+            label_idx -= 1
+            path = key
+            if end:
+                suffix_idx = label_idx
+            continue
+        if (f"*.{path}" if path else "*") in nodes:
+            exception = f"!{decoded}.{path}" if path else f"!{decoded}"
+            return label_idx if exception in nodes else label_idx - 1
+        break
+    return None if suffix_idx == n else suffix_idx
+
+
+def _lenient_host(url: str) -> str:
+    """tldextract's ``remote.lenient_netloc``: the host of a URL-like string, case kept."""
+    start = url.find("//")
+    if start == 0:
+        url = url[2:]
+    elif start >= 2 and url[start - 1] == ":" and not set(url[: start - 1]) - _SCHEME_CHARS:
+        url = url[start + 2 :]
+    authority = url.partition("/")[0].partition("?")[0].partition("#")[0]
+    after_userinfo = authority.rpartition("@")[-1]
+    if after_userinfo and after_userinfo[0] == "[":
+        maybe_ipv6 = after_userinfo.partition("]")
+        if maybe_ipv6[1] == "]":
+            return f"{maybe_ipv6[0]}]"
+    return after_userinfo.partition(":")[0].strip().rstrip(".\u3002\uff0e\uff61")
+
+
+def _looks_like_ipv6(text: str) -> bool:
+    try:
+        IPv6Address(text)
+    except AddressValueError:
+        return False
+    return True
+
+
+def split(url: str) -> tuple[str, str, str]:
+    """(subdomain, domain, suffix) of a host or URL, as ``tldextract.TLDExtract(suffix_list_urls=(),
+    cache_dir=None, include_psl_private_domains=True)(url)`` gives them."""
+    netloc = _lenient_host(url).replace("\u3002", ".").replace("\uff0e", ".").replace("\uff61", ".")
+    if len(netloc) >= 4 and netloc[0] == "[" and netloc[-1] == "]" and _looks_like_ipv6(netloc[1:-1]):
+        return ("", netloc, "")
+    labels = netloc.split(".")
+    idx = _suffix_index(labels)
+    if idx is None:
+        if len(labels) == 4 and netloc[0].isdecimal() and _IP_RE.fullmatch(netloc):
+            return ("", netloc, "")
+        return (".".join(labels[:-1]), labels[-1], "")
+    return (
+        ".".join(labels[: idx - 1]) if idx >= 2 else "",
+        labels[idx - 1] if idx > 0 else "",
+        ".".join(labels[idx:]),
+    )
