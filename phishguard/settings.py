@@ -55,7 +55,11 @@ class RuleOverride(_Strict):
 class Limits(_Strict):
     max_text_bytes: int = Field(65536, ge=256, description="Longer text is scanned up to this many UTF-8 bytes, with a degraded reason.")
     max_urls: int = Field(50, ge=1, le=10000, description="Links analysed per message; the rest are counted in a degraded reason.")
-    url_cache_size: int = Field(65536, ge=0, description="Per-scanner LRU cache of link analyses (0 disables).")
+    url_cache_size: int = Field(
+        4096, ge=0, description="Per-scanner cache of link analyses, emptied when full (0 disables). An entry is ~2 KB and "
+        "~6 objects the garbage collector walks: 4,096 keeps a worker's full collections under ~6 ms (65,536: ~150 ms, "
+        "+120 MB) while a campaign's links, which repeat, stay cached.",
+    )
     scan_budget_ms: float = Field(
         40.0, ge=0, description="A message scan past this many milliseconds of CPU time skips its remaining expensive parts (the "
         "text model, further links) with a degraded reason; the keyword rules always run. 0: no budget.",

@@ -6,8 +6,10 @@ the linear weights; the sigmoid calibrators) and reproduces its ``predict_proba`
 same strings as scikit-learn's analyzers make, hashed with the same MurmurHash3 (signed, seed 0), so the
 probabilities match to float rounding (``tests/test_classifier_serving.py`` checks it).
 
-Speed: the char n-grams of a word are hashed once and cached as a machine-integer array (chat repeats
-its words; the batch's columns are then appended buffer to buffer and read by numpy without a copy); a batch is
+Speed: the char n-grams of a word are hashed once and cached as the bytes of a machine-integer array (chat
+repeats its words; the batch's columns are then appended buffer to buffer and read by numpy without a copy;
+bytes, not ``array`` objects, because the garbage collector does not track bytes: 200,000 cached arrays made
+every full collection of a service worker tens of milliseconds longer); a batch is
 scored with a handful of numpy calls over all its messages at once. :meth:`LinearModel.scored` keeps the
 batch's sparse tf-idf rows beside its probabilities, and :meth:`LinearModel.explain` reads the words that
 pushed chosen rows most from those rows (one vectorized pass for all of them), so an explanation never
@@ -58,18 +60,18 @@ class Block:
         self.n: int = int(spec["n_features"])
         self.token_re = re.compile(spec["token_pattern"]) if spec.get("token_pattern") else WORD_RE
         self.offset = offset
-        self._cache: dict[str, array[int]] = {}
+        self._cache: dict[str, bytes] = {}
         self._shown: dict[str, tuple[str, np.ndarray, int]] = {}
 
-    def _unit(self, unit: str) -> array[int]:
-        """Column indices (with repeats; int64) of one word (char_wb) or one token n-gram (word)."""
+    def _unit(self, unit: str) -> bytes:
+        """Column indices (with repeats; int64, as bytes) of one word (char_wb) or one token n-gram (word)."""
         got = self._cache.get(unit)
         if got is None:
             if len(self._cache) >= _CACHE_MAX:
                 self._cache.clear()
             n, off = self.n, self.offset
             grams = word_char_ngrams(unit, self.lo, self.hi) if self.analyzer == "char_wb" else (unit,)
-            got = self._cache[unit] = array("q", [off + _index(g, n) for g in grams])
+            got = self._cache[unit] = array("q", [off + _index(g, n) for g in grams]).tobytes()
         return got
 
     def units(self, doc: str) -> list[str]:
@@ -89,7 +91,7 @@ class Block:
         cache = self._cache
         for u in self.units(doc):
             got = cache.get(u)
-            out.extend(got if got is not None else self._unit(u))
+            out.frombytes(got if got is not None else self._unit(u))
 
     def shown_units(self, doc: str) -> list[str]:
         """The units of ``doc`` that can name a word: char_wb words, word-block single tokens (an n-gram of
