@@ -209,3 +209,56 @@ def test_random_near_rules_match_the_reference():
             fired += bool(expected)
             assert [h.evidence for h in fn(msg)] == expected, (p, text)
     assert fired > 200
+
+
+#: Texts off the common path of the evidence: more words than the shared occurrence pairs (512), a word too
+#: long for the packed places (over 65,535 characters), white space other than single spaces.
+LONG_CASES = [
+    "сообщите баланс карты " * 200,
+    "ok " * 600 + "сообщите баланс карты",
+    "x" * 70_000 + " сообщите баланс карты",
+    "сообщите " + "б" * 70_000 + " баланс карты",
+    "сообщите\tбаланс\tкарты", " сообщите баланс карты ", "сообщите  баланс карты", "  сообщите баланс карты",
+    "сообщите баланс карты\u00a0", "\u00a0сообщите баланс карты", "сообщите баланс\r\nкарты", "Сообщите БАЛАНС кaрты ё",
+]
+
+
+def test_the_engine_gives_the_reference_findings(scanner, rules):
+    """The engine's path (gate, plan, one batch per run of ``near`` rules, places noted by the scan) gives
+    each rule's reference evidence; the scanner's model rules split the ``near`` rules into two runs."""
+    from phishguard.ruleset.engine import run_text_rules
+
+    ref = {rule_id: r for rule_id, _, r in rules}
+    fired = 0
+    for text in corpus_messages() + EDGE_CASES + LONG_CASES:
+        want = {}
+        for rule_id, r in ref.items():
+            found = r.evidence(MessageView(text, normalize_text(text)))
+            if found:
+                want[rule_id] = found[0]
+        got = {f.rule: f.evidence for f in run_text_rules(scanner.ruleset, scanner.views(text)[0]) if f.rule in ref}
+        assert got == want, text[:200]
+        fired += len(got)
+    assert fired > 1000
+
+
+def test_a_rule_failing_in_a_batch_is_reported_alone(scanner, monkeypatch):
+    """When a batch raises, its rules run one by one: the failing ones become the degraded finding, the
+    others still give their findings."""
+    from phishguard.ruleset.engine import run_text_rules
+    from phishguard.ruleset.text_matchers import _Near
+
+    text = "Сообщите баланс карты и пришлите cvv"  # a three-slot rule and a two-slot one
+    before = {f.rule: f.evidence for f in run_text_rules(scanner.ruleset, scanner.views(text)[0])}
+    two = {r.id for r in near_rules(scanner) if len(r.fn.slots) == 2}
+    assert "card.balance-request" in before and two & set(before)
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(_Near, "_first2", boom)
+    after = {f.rule: f.evidence for f in run_text_rules(scanner.ruleset, scanner.views(text)[0])}
+    assert after["card.balance-request"] == before["card.balance-request"]
+    assert not two & set(after)
+    failed = set(after["degraded.rule-failed"].split(", "))
+    assert two & set(before) <= failed <= two

@@ -15,7 +15,17 @@ from typing import Any
 
 from ..verdict import Finding
 from .loader import CompiledRule, RuleSet
-from .matchers import GATE_KEYS, GATE_PLANS, GATES, FindingsView, Hit, LinkView, MessageView, PageView
+from .matchers import (
+    GATE_BATCHES,
+    GATE_KEYS,
+    GATE_PLANS,
+    GATES,
+    FindingsView,
+    Hit,
+    LinkView,
+    MessageView,
+    PageView,
+)
 
 __all__ = ["render_message", "run_text_rules", "run_link_rules", "run_message_rules", "run_page_rules", "findings_for"]
 
@@ -203,7 +213,37 @@ def _plan(gates: tuple, keys: dict[str, frozenset]) -> tuple[tuple[CompiledRule,
             shared = share([out[k][3] for k in mine])
             for k, prepared in zip(mine, shared):
                 out[k] = (*out[k][:3], prepared)
-    return tuple(out)
+    return tuple(_batched(out)) if GATE_BATCHES else tuple(out)
+
+
+def _batched(plan: list[tuple]) -> list[tuple]:
+    """``plan`` with each run of consecutive fast-path rules of one gate that has ``GATE_BATCHES`` replaced
+    by one entry ``(None, batch, (fixed, …), (the run's entries))``: one call per message for the run,
+    findings in the same order (a run ends at any other rule, so rules keep their order)."""
+    out: list[tuple] = []
+    run: list[tuple] = []
+    run_gate = None
+
+    def flush() -> None:
+        if run:
+            fns = [rule.fn for rule, _, _, _ in run]
+            batch = GATE_BATCHES[run_gate](fns, [prepared for _, _, _, prepared in run])
+            out.append((None, batch, tuple(fixed for _, _, fixed, _ in run), tuple(run)))
+            run.clear()
+
+    for entry in plan:
+        rule, ev = entry[0], entry[1]
+        gate = getattr(rule.fn, "gate", None) if ev is not None else None
+        if gate is None or gate not in GATE_BATCHES:
+            flush()
+            out.append(entry)
+            continue
+        if gate != run_gate:
+            flush()
+            run_gate = gate
+        run.append(entry)
+    flush()
+    return out
 
 
 def _run(ruleset: RuleSet, rules: Iterable[CompiledRule], view, extra: Iterable[CompiledRule] = ()) -> list[Finding]:
@@ -254,10 +294,33 @@ def run_text_rules(ruleset: RuleSet, msg: MessageView) -> list[Finding]:
     """
     found: list[Finding] = []
     failed: list[str] = []
+    make = _make_finding
     for rule, ev, fixed, prepared in _gated(ruleset, msg):
+        if rule is None:  # a batch (``_batched``): the evidence of each of its rules, in one call
+            try:
+                evidences = ev(msg)  # type: ignore[misc]
+            except Exception:  # noqa: BLE001 (logged per rule by _run_fast, which runs them one by one)
+                _run_fast(prepared, msg, found, failed)
+                continue
+            for evidence, fx in zip(evidences, fixed):  # type: ignore[call-overload]
+                if evidence is not None:
+                    rid, category, severity, weight, en, ru, floor = fx
+                    found.append(make(rid, category, severity, weight, evidence, {"en": en, "ru": ru}, floor))
+            continue
         if ev is None:
             found += findings_for((rule,), msg, failed)
             continue
+        _run_fast(((rule, ev, fixed, prepared),), msg, found, failed)
+    if msg.signals and ruleset.signal_rules:
+        found += findings_for(ruleset.signal_rules, msg, failed)
+    if failed:
+        found.append(_failure_finding(ruleset, failed))
+    return found
+
+
+def _run_fast(entries: Iterable[tuple], msg: MessageView, found: list[Finding], failed: list[str]) -> None:
+    """Run fast-path plan entries (:func:`_plan`) one by one: a rule that raises is recorded in ``failed``."""
+    for rule, ev, fixed, prepared in entries:
         try:
             evidence = ev(msg, prepared)
         except Exception:
@@ -265,13 +328,8 @@ def run_text_rules(ruleset: RuleSet, msg: MessageView) -> list[Finding]:
             failed.append(rule.id)
             continue
         if evidence is not None:
-            rid, category, severity, weight, en, ru, floor = fixed  # type: ignore[misc]
+            rid, category, severity, weight, en, ru, floor = fixed
             found.append(_make_finding(rid, category, severity, weight, evidence, {"en": en, "ru": ru}, floor))
-    if msg.signals and ruleset.signal_rules:
-        found += findings_for(ruleset.signal_rules, msg, failed)
-    if failed:
-        found.append(_failure_finding(ruleset, failed))
-    return found
 
 
 def run_link_rules(ruleset: RuleSet, link: LinkView) -> list[Finding]:

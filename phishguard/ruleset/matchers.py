@@ -40,6 +40,7 @@ __all__ = [
     "GATES",
     "GATE_KEYS",
     "GATE_PLANS",
+    "GATE_BATCHES",
     "matcher",
 ]
 
@@ -168,6 +169,13 @@ GATE_KEYS: dict[str, Callable[[MessageView], Any]] = {}
 #: of keys lets through, in order, return them (as many, in the same order) possibly replaced — so
 #: that per-message work can be limited to what exactly those rules need.
 GATE_PLANS: dict[str, Callable[[list[Any]], list[Any]]] = {}
+
+#: Optional, per gate: given the functions and prepared values of rules that run one after another in a
+#: plan (after ``GATE_PLANS``), return one function ``batch(msg) -> [evidence or None, …]`` (one per
+#: rule, in order) giving what ``fn.evidence(msg, prepared)`` would give for each — so that the work
+#: per rule (calls, look-ups of the message's shared analysis) is paid once per message, not per rule.
+#: The engine builds it once per combination of keys; if it raises, the rules run one by one instead.
+GATE_BATCHES: dict[str, Callable[[list[Any], list[Any]], Callable[[MessageView], list[Any]]]] = {}
 
 
 def matcher(name: str, scope: Scope, params: type[BaseModel]):

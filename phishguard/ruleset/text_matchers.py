@@ -20,9 +20,12 @@ slots and phrases they belong to — and its sentence ends), which gives the key
 (``present``). The engine remembers, per combination of keys, which rules can match and how
 (:meth:`_Near.prepare`: the slots' groups and the phrases whose every word is present), so only those
 rules run, on one pass over the chunks that lists where each of *their* features occurs
-(:meth:`Analysis._scan`); each rule then checks its window on those short sorted lists. Evidence
-offsets come from running sums of the chunks' sizes. Every memo is a plain dict with a size bound
-(thread-safe enough under CPython: at worst an entry is computed twice).
+(:meth:`Analysis._scan`, one flat loop over each chunk's precomputed (feature, word, place) entries,
+noting where the listed words stand in the text); the engine runs all of them in one call per message
+(:func:`_batch`), and each rule checks its window on those short sorted lists. Evidence offsets come from
+the places the scan noted (a window starts and ends at such words), else from running sums of the
+chunks' sizes. Every memo is a plain dict with a size bound (thread-safe enough under CPython: at worst
+an entry is computed twice).
 
 >>> from phishguard.normalize import normalize_text
 >>> run = _build_near(NearParams(slots=[["укаж*", "сообщ*"], ["баланс*"], ["карт(а|ы|е|у|ой)"]],
@@ -40,7 +43,7 @@ import threading
 import unicodedata
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import reduce
 from itertools import accumulate, chain, product
@@ -49,7 +52,18 @@ from operator import itemgetter, or_
 from pydantic import Field, field_validator
 
 from ..normalize import NormText, fold_word
-from .matchers import GATE_KEYS, GATE_PLANS, GATES, Hit, MessageView, Resources, TextFn, _Params, matcher
+from .matchers import (
+    GATE_BATCHES,
+    GATE_KEYS,
+    GATE_PLANS,
+    GATES,
+    Hit,
+    MessageView,
+    Resources,
+    TextFn,
+    _Params,
+    matcher,
+)
 
 __all__ = ["WORDS", "Analysis", "NearParams", "Term", "TermSet", "WordIndex", "WordPattern", "analyze", "parse_word"]
 
@@ -136,10 +150,9 @@ class _Memo(dict):
         return ids
 
 
-#: Chunk items (see :class:`Chunk`) that are not words: a sentence end, and a ``.`` that ends a sentence
-#: unless the last word before it (in an earlier chunk) is a short abbreviation.
-END: tuple[int, ...] = (-1,)
-COND: tuple[int, ...] = (-2,)
+#: In a chunk's sentence starts (see :data:`Chunk`): a ``.`` that ends a sentence unless the last word before
+#: it (in an earlier chunk) is a short abbreviation.
+COND = -1
 
 
 class _ChunkMemo(dict):
@@ -169,12 +182,17 @@ class _ChunkMemo(dict):
 
 
 #: What a chunk (a run of non-space characters) holds, precomputed once per distinct chunk:
-#: ``(features, items, size, bits)`` — the feature ids of all its words (the keyword gate's keys), one item
-#: per word (its feature ids, in increasing order) or sentence end (``END``/``COND``) in text order, and
-#: its number of words and length packed in one int (``words << _SHIFT | length``), so that one running
-#: sum gives both (see ``Analysis._chunk_ends``), and the features again as the bits of one int (a
-#: message's bits, OR-ed, are the gate memo's key: cheaper to build and compare than a set).
-Chunk = tuple[tuple[int, ...], tuple[tuple[int, ...], ...], int, int]
+#: ``(features, pairs, size, bits, words, starts, width)`` — the feature ids of all its words (the keyword
+#: gate's keys); ``(feature, word, span)`` for each feature of each word (the word's index in the chunk and
+#: its place there, ``start << 16 | length``), in word order then feature order, so the position scan
+#: (:meth:`Analysis._scan`) is one flat loop per chunk with no per-word step for words without features, and
+#: notes where the words it lists stand in the text (the evidence); its number of words and length packed in one int
+#: (``words << _SHIFT | length``), so that one running sum gives both (see ``Analysis._chunk_ends``); the
+#: features again as the bits of one int (a message's bits, OR-ed, are the gate memo's key: cheaper to
+#: build and compare than a set); the number of words; and the index (in the chunk) of the word after each
+#: sentence end in it (``COND`` for a ``.`` whose effect depends on the words before the chunk); and its
+#: length plus one (the space after it), shifted like the spans (``_NO_SPANS`` if a word is too long for them).
+Chunk = tuple[tuple[int, ...], tuple[tuple[int, int, int], ...], int, int, int, tuple[int, ...], int]
 
 
 class WordIndex:
@@ -199,9 +217,11 @@ class WordIndex:
     >>> ix.ids_of("(картой/марта)") == (a, b)
     True
     >>> f = ix.feature(frozenset({a, b}))
-    >>> feats, items, size, bits = ix.chunks["(картой!"]  # one word, then a sentence end; 1 word, 8 chars
-    >>> feats == (f,), items == ((f,), END), (size >> _SHIFT, size & _MASK), bits == 1 << f
-    (True, True, (1, 8), True)
+    >>> feats, pairs, size, bits, n, starts, width = ix.chunks["(картой!"]  # a word, then a sentence end
+    >>> feats == (f,), pairs == ((f, 0, 1 << 16 | 6),), (size >> _SHIFT, size & _MASK), bits == 1 << f, n, starts
+    (True, True, (1, 8), True, 1, (1,))
+    >>> width == 9 << 16
+    True
     """
 
     def __init__(self, max_memo: int = 200_000, max_chunks: int = 50_000):
@@ -258,33 +278,40 @@ class WordIndex:
 
     def _chunk(self, chunk: str, words: dict[str, tuple[int, ...]], shared: dict[tuple, tuple]) -> Chunk:
         """Words, features and sentence ends of ``chunk`` (see :meth:`Analysis._scan` for the ends)."""
-        items: list[tuple[int, ...]] = []
+        pairs: list[tuple[int, int, int]] = []
+        starts: list[int] = []
+        width = (len(chunk) + 1) << 16
         last: str | None = None
         seen = False  # a word or a sentence end before, in this chunk
         n = 0
         # A chunk is followed by white space (or the end of the text, where an end changes nothing).
-        for item in TOKEN_OR_END_RE.findall(chunk + " "):
+        for m in TOKEN_OR_END_RE.finditer(chunk + " "):
+            item = m.group()
             if item[0] not in _END_CHARS:
                 feats = words.get(item)
                 if feats is None:
                     feats = self.features_of(item)
                     feats = words[item] = shared.setdefault(feats, feats)
-                items.append(feats)
+                a, b = m.span()
+                if b - a > 0xFFFF:
+                    width = _NO_SPANS
+                pairs += ((f, n, a << 16 | (b - a)) for f in feats)
                 n += 1
                 last, seen = item, True
                 continue
             if item != ".":
-                items.append(END)
+                starts.append(n)
             elif not seen:
-                items.append(COND)  # depends on the word before this chunk
+                starts.append(COND)  # depends on the word before this chunk
             elif last is None or not _is_abbreviation(last):
-                items.append(END)
+                starts.append(n)
             last, seen = None, True
-        feats = tuple(sorted({f for it in items if it is not END and it is not COND for f in it}))
+        feats = tuple(sorted({p[0] for p in pairs}))
         bits = 0
         for f in feats:
             bits |= 1 << f
-        info = (shared.setdefault(feats, feats), tuple(items), n << _SHIFT | min(len(chunk), _MASK), bits)
+        info = (shared.setdefault(feats, feats), tuple(pairs), n << _SHIFT | min(len(chunk), _MASK), bits, n,
+                tuple(starts), width)
         return shared.setdefault(info, info)  # type: ignore[return-value]
 
     def _lookup_chunk(self, chunk: str) -> tuple[int, ...]:
@@ -312,12 +339,12 @@ WORDS = WordIndex()
 # --------------------------------------------------------------------------- per-message analysis
 
 _features_of_chunk = itemgetter(0)
-_items_of_chunk = itemgetter(1)
 _size_of_chunk = itemgetter(2)
 _bits_of_chunk = itemgetter(3)
 _SHIFT = 24  # (written out as literals in ``Analysis.evidence``)
 _MASK = (1 << _SHIFT) - 1
 _NPAIRS = 512
+_NO_SPANS = 1 << 60  # a chunk's width when a word is too long for ``start << 16 | length``: no places
 _PAIRS: tuple[tuple[int, int], ...] = tuple((i, i) for i in range(_NPAIRS))  # one-word occurrences, made once
 
 Occurrence = tuple[int, int]  # first word index, last word index (inclusive)
@@ -345,7 +372,8 @@ class Analysis:
     and their character offsets only when a rule fires (for the evidence).
     """
 
-    __slots__ = ("_chunks", "_filter", "_hits", "_memo", "_pieces", "_present", "_spans", "_starts", "_words", "key", "norm")
+    __slots__ = ("_at", "_chunks", "_filter", "_hits", "_memo", "_pieces", "_present", "_spans", "_starts", "_words", "key",
+                 "norm")
 
     def __init__(self, norm: NormText, memo: _ChunkMemo):
         self.norm = norm
@@ -353,13 +381,15 @@ class Analysis:
         self._pieces = _chunks_of(norm.text)
         self._chunks: list[Chunk] = list(map(memo.__getitem__, self._pieces))
         #: ``present`` as the bits of one int (the gate memo's key, ``matchers.GATE_KEYS``)
-        self.key: int = reduce(or_, map(_bits_of_chunk, self._chunks), 0)
+        self.key: int = reduce(or_, filter(None, map(_bits_of_chunk, self._chunks)), 0)  # (no big-int copies for 0s)
         self._present: frozenset[int] | None = None
         self._hits: dict[int, list[Occurrence]] | None = None
         self._filter: frozenset[int] | None = None  # the features ``hits`` was limited to (None: all)
         self._starts: list[int] = _NO_STARTS  # word indices where a sentence starts (with ``hits``)
         self._words: list[str] | None = None
         self._spans: list[int] | tuple[list[int], int] | None = None  # see ``_start``
+        #: word -> ``start << 16 | length`` in ``norm.text``, for the words ``hits`` lists, when the scan could tell
+        self._at: dict[int, int] | None = None
 
     @property
     def present(self) -> frozenset[int]:
@@ -379,38 +409,42 @@ class Analysis:
         ``.`` with no word before it in its chunk (``руб .``): then the ends are found again from the
         text (rare).
         """
-        hits: defaultdict[int, list[Occurrence]] = defaultdict(list)
-        starts: list[int] = []
-        cond = False
-        i = 0
-        end, cond_end, pairs, npairs = END, COND, _PAIRS, _NPAIRS
-        if only is None:
-            for item in chain.from_iterable(map(_items_of_chunk, self._chunks)):
-                if item:
-                    if item is end:
-                        starts.append(i)
-                        continue
-                    if item is cond_end:
-                        cond = True
-                        continue
-                    pair = pairs[i] if i < npairs else (i, i)
-                    for f in item:
-                        hits[f].append(pair)
-                i += 1
-        else:
-            for item in chain.from_iterable(map(_items_of_chunk, self._chunks)):
-                if item:
-                    if item is end:
-                        starts.append(i)
-                        continue
-                    if item is cond_end:
-                        cond = True
-                        continue
-                    pair = pairs[i] if i < npairs else (i, i)
-                    for f in item:
-                        if f in only:
-                            hits[f].append(pair)
-                i += 1
+        text = self.norm.text
+        lead = 1 << 16 if text[:1] == " " else 0  # where the chunk starts, if single spaces separate chunks
+        pairs = _PAIRS  # ``_PAIRS[k]`` is ``(k, k)``, made once (a text of more words: the IndexError below)
+        everything = frozenset(range(len(self._memo.index._features))) if only is None else only
+        while True:
+            hits: defaultdict[int, list[Occurrence]] = defaultdict(list)
+            starts: list[int] = []
+            at: dict[int, int] = {}
+            cond = False
+            i, pos = 0, lead
+            # One loop per chunk over its flat (feature, word, span): nothing per word without features.
+            try:
+                for _, flat, _, _, n, ends, width in self._chunks:
+                    if flat:
+                        for f, k, span in flat:
+                            if f in everything:
+                                k += i
+                                hits[f].append(pairs[k])
+                                at[k] = pos + span
+                    if ends:
+                        for k in ends:
+                            if k == COND:
+                                cond = True
+                            else:
+                                starts.append(i + k)
+                    i += n
+                    pos += width
+                break
+            except IndexError:  # more than ``_NPAIRS`` words: pairs for all of this text's words, then again
+                if pairs is not _PAIRS:
+                    raise
+                pairs = tuple((k, k) for k in range(sum(chunk[4] for chunk in self._chunks)))
+        # The places hold when the text is its chunks joined by single white-space characters, with at most
+        # one space before and after: then its length is the chunks' widths, less the last space.
+        trail = 1 if text[-1:] == " " else 0
+        self._at = at if len(text) == (pos >> 16) - 1 + trail and "\n" not in text else None
         self._starts = self._sentence_starts() if cond else starts
         self._hits, self._filter = hits, only
         return hits
@@ -506,36 +540,79 @@ class Analysis:
         """Character span of each word in the normalized text."""
         return [(st, st + len(w)) for st, w in zip(map(self._start, range(len(self.words))), self.words)]
 
-    def evidence(self, first: int, last: int) -> str:
-        """The original text from word ``first`` to word ``last`` (inclusive)."""
+    def evidences(self, windows: list[Occurrence | None]) -> list[str | None]:
+        """:meth:`evidence` of each window (None stays None), in place: the set-up shared by the windows."""
+        at = self._at
+        if at is not None:  # the scan noted where its words stand (a window starts and ends at such words)
+            norm = self.norm
+            plain = norm._chars is None and norm._joins is None
+            original = norm.original
+            try:
+                found = [None if w is None else (at[w[0]], at[w[1]]) for w in windows]
+            except KeyError:  # (not a window of the scan's words: the general way below)
+                pass
+            else:
+                for k, se in enumerate(found):
+                    if se is not None:
+                        first, last = se
+                        start, end = first >> 16, (last >> 16) + (last & 0xFFFF)
+                        windows[k] = original[start:end] if plain else _original_slice(norm, start, end)  # type: ignore[call-overload]
+                return windows  # type: ignore[return-value]
         spans = self._spans
         if spans is None:
             spans = self._spans = self._chunk_ends()
-        if type(spans) is tuple:  # (``_start`` inlined, for both ends; 24, 0xFFFFFF: ``_SHIFT``, ``_MASK``)
-            sums, lead = spans
-            pieces = self._pieces
-            j = bisect_right(sums, first << 24 | 0xFFFFFF)
-            piece = pieces[j]
-            offsets = (_IN_CHUNK.get(piece) or _in_chunk(piece))[0]
-            if j:
-                before = sums[j - 1]
-                start = lead + (before & 0xFFFFFF) + j + offsets[first - (before >> 24)]
-            else:
-                start = lead + offsets[first]
-            j = bisect_right(sums, last << 24 | 0xFFFFFF)
-            piece = pieces[j]
-            ends = (_IN_CHUNK.get(piece) or _in_chunk(piece))[1]
-            if j:
-                before = sums[j - 1]
-                end = lead + (before & 0xFFFFFF) + j + ends[last - (before >> 24)]
-            else:
-                end = lead + ends[last]
+        if type(spans) is not tuple:
+            for k, w in enumerate(windows):
+                if w is not None:
+                    windows[k] = self.evidence(*w)  # type: ignore[call-overload]
+            return windows  # type: ignore[return-value]
+        sums, lead = spans
+        pieces = self._pieces
+        norm = self.norm
+        plain = norm._chars is None and norm._joins is None
+        original = norm.original
+        for k, w in enumerate(windows):
+            if w is None:
+                continue
+            start, end = _word_span(sums, lead, pieces, w[0], w[1])
+            windows[k] = original[start:end] if plain else _original_slice(norm, start, end)  # type: ignore[call-overload]
+        return windows  # type: ignore[return-value]
+
+    def evidence(self, first: int, last: int) -> str:
+        """The original text from word ``first`` to word ``last`` (inclusive)."""
+        at = self._at
+        if at is not None and first in at and last in at:
+            start, end = at[first], at[last]
+            return self.norm.original_slice(start >> 16, (end >> 16) + (end & 0xFFFF))
+        spans = self._spans
+        if spans is None:
+            spans = self._spans = self._chunk_ends()
+        if type(spans) is tuple:
+            start, end = _word_span(spans[0], spans[1], self._pieces, first, last)
         else:
             start, end = self._start(first), self._start(last) + len(self.words[last])
         norm = self.norm
         if norm._chars is None and norm._joins is None:  # (``NormText.original_slice`` inlined)
             return norm.original[start:end]
         return _original_slice(norm, start, end)
+
+
+def _word_span(sums: Sequence[int], lead: int, pieces: Sequence[str], first: int, last: int) -> tuple[int, int]:
+    """Start of word ``first`` and end of word ``last`` in the normalized text, from the chunks' packed
+    running sums (``_chunk_ends``)."""
+    return _word_edge(sums, lead, pieces, first, 0), _word_edge(sums, lead, pieces, last, 1)
+
+
+def _word_edge(sums: Sequence[int], lead: int, pieces: Sequence[str], word: int, side: int) -> int:
+    """Where word ``word`` starts (``side`` 0) or ends (1): ``_start`` over the packed sums (24, 0xFFFFFF:
+    ``_SHIFT``, ``_MASK``)."""
+    j = bisect_right(sums, word << 24 | 0xFFFFFF)
+    piece = pieces[j]
+    table = (_IN_CHUNK.get(piece) or _in_chunk(piece))[side]
+    if j:
+        before = sums[j - 1]
+        return lead + (before & 0xFFFFFF) + j + table[word - (before >> 24)]
+    return lead + table[word]
 
 
 def _original_slice(norm: NormText, start: int, end: int) -> str:
@@ -790,9 +867,81 @@ def _share(prepared: list[Prepared]) -> list[Prepared]:
 GATE_PLANS["near"] = _share
 
 
-def _candidates(occ: list[Occurrence], lo_lim: int, hi_lim: int, ps: int) -> list[Occurrence] | None:
+def _batch(fns: list[_Near], prepared: list[Prepared]) -> Callable[[MessageView], list[str | None]]:
+    """One function for a run of ``near`` rules of a plan (``matchers.GATE_BATCHES``): per message, the
+    evidence of each rule (``fn.evidence(msg, prepared)``), with the analysis looked up, the scan done and
+    the slots' occurrence lists fetched once per message instead of once per rule. A scam message gets
+    3–4 rules past the gate, so the per-rule calls and look-ups were a fifth of its time."""
+    only = prepared[0][2]
+    if any(p[2] is not only for p in prepared):  # not one shared scan (not ``_share``'s plan): rule by rule
+        pairs = list(zip(fns, prepared))
+        return lambda msg: [fn.evidence(msg, p) for fn, p in pairs]
+    steps = []
+    for fn, (specs, guards, _) in zip(fns, prepared):
+        # per slot: the feature whose occurrence list is the slot's (no phrase), else its spec for ``_merged``
+        slots = tuple((spec[0], None) if not spec[1] else (None, spec) for spec in specs)
+        kind = 3 if fn.three else 2 if len(specs) == 2 else 0
+        steps.append((fn, kind, slots, guards, (specs, guards, only)))
+    plan = tuple(steps)
+
+    def batch(msg: MessageView) -> list[str | None]:
+        a = msg.memo.get("near")
+        if a is None or a._memo is not WORDS.chunks:
+            a = _analysis_of(msg)
+        hits = a._hits
+        if hits is None:
+            hits = a._scan(only)
+        elif a._filter is not None and a._filter is not only and (only is None or not only <= a._filter):
+            hits = a._scan()  # scanned for other rules' features
+        out: list[Occurrence | None] = []
+        hit = False
+        for fn, kind, slots, guards, prep in plan:
+            if kind:  # two or three slots (unrolled: this loop runs per rule per message)
+                if kind == 3:
+                    (f0, m0), (f1, m1), third = slots
+                else:
+                    (f0, m0), (f1, m1) = slots
+                o0 = hits[f0] if m0 is None else _merged(hits, m0)
+                if not o0:
+                    out.append(None)
+                    continue
+                o1 = hits[f1] if m1 is None else _merged(hits, m1)
+                if not o1:
+                    out.append(None)
+                    continue
+                if kind == 3:
+                    f2, m2 = third
+                    o2 = hits[f2] if m2 is None else _merged(hits, m2)
+                    if not o2:
+                        out.append(None)
+                        continue
+                    found = fn._first3(a, o0, o1, o2, guards)
+                else:
+                    found = fn._first2(a, o0, o1, guards)
+            else:
+                found = fn.window(a, prep)
+            out.append(found)
+            if found is not None:
+                hit = True
+        return a.evidences(out) if hit else out  # type: ignore[arg-type]
+
+    return batch
+
+
+GATE_BATCHES["near"] = _batch
+
+
+def _candidates(occ: list[Occurrence], lo_lim: int, hi_lim: int, ps: int) -> Sequence[Occurrence] | None:
     """The occurrences within ``lo_lim..hi_lim``, nearest to word ``ps`` first (stable: equals keep their
-    order), or None. Not a copy when it is all of ``occ`` (one occurrence): do not modify."""
+    order), or None. May be ``occ`` itself: do not modify. Two occurrences (the common case after one)
+    without building and sorting a list."""
+    if len(occ) == 2:
+        a, b = occ
+        if a[0] >= lo_lim and a[1] <= hi_lim:
+            if b[0] >= lo_lim and b[1] <= hi_lim:
+                return (b, a) if abs(b[0] - ps) < abs(a[0] - ps) else occ
+            return (a,)
+        return (b,) if b[0] >= lo_lim and b[1] <= hi_lim else None
     if len(occ) == 1:
         o = occ[0]
         return occ if o[0] >= lo_lim and o[1] <= hi_lim else None
