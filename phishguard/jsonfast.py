@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["dumpb", "dumps"]
+__all__ = ["dumpb", "dumps", "loads"]
 
 _std = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -48,3 +48,14 @@ def dumps(obj: Any) -> str:
         except TypeError:
             pass
     return _std(obj)
+
+
+def loads(text: str | bytes) -> Any:
+    """JSON ``text`` parsed (what :func:`dumps` wrote: orjson where it can, else the stdlib, which also
+    reads the lone surrogates orjson refuses)."""
+    if orjson is not None:
+        try:
+            return orjson.loads(text)
+        except ValueError:  # orjson.JSONDecodeError is a ValueError
+            pass
+    return json.loads(text)
