@@ -13,25 +13,15 @@ host exactly (same suffix rules, same wildcard and exception handling, same leni
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from importlib.util import find_spec
-from ipaddress import AddressValueError, IPv6Address
+from ipaddress import AddressValueError, IPv4Address, IPv6Address
 from pathlib import Path
 
 import idna
 
 __all__ = ["rules", "snapshot_path", "split"]
 
-#: tldextract's parse of the list (``suffix_list.PUBLIC_SUFFIX_RE`` / ``PUBLIC_PRIVATE_SUFFIX_SEPARATOR``).
-_SUFFIX_RE = re.compile(r"^(?P<suffix>[.*!]*\w[\S]*)", re.UNICODE | re.MULTILINE)
-_PRIVATE_SEPARATOR = "// ===BEGIN PRIVATE DOMAINS==="
-#: tldextract's ``remote.IP_RE``.
-_IP_RE = re.compile(
-    r"^(?:(?:[0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])\.)"
-    r"{3}(?:[0-9]|[1-9][0-9]|1[0-9]{2}|2[0-4][0-9]|25[0-5])$",
-    re.ASCII,
-)
 _SCHEME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.")
 
 
@@ -48,18 +38,27 @@ def _nodes() -> dict[str, bool]:
     """Every node of tldextract's suffix trie, keyed by its labels joined with dots ("co.uk"): True where a
     rule ends (a suffix, ``*.x`` wildcard or ``!y.x`` exception), False for a node only on the way to one."""
     text = snapshot_path().read_bytes().decode("utf-8")
-    public, _, private = text.partition(_PRIVATE_SEPARATOR)
     nodes: dict[str, bool] = {}
-    for part in (public, private):
-        for m in _SUFFIX_RE.finditer(part):
-            suffix = m.group("suffix")
-            nodes[suffix] = True
-            # the nodes on the way ("uk" for "co.uk"); a rule already there stays a rule
-            dot = suffix.find(".")
-            while dot >= 0:
-                nodes.setdefault(suffix[dot + 1 :], False)
-                dot = suffix.find(".", dot + 1)
+    for suffix in _listed(text):  # the public and the private section alike
+        nodes[suffix] = True
+        # the nodes on the way ("uk" for "co.uk"); a rule already there stays a rule
+        dot = suffix.find(".")
+        while dot >= 0:
+            nodes.setdefault(suffix[dot + 1 :], False)
+            dot = suffix.find(".", dot + 1)
     return nodes
+
+
+def _listed(text: str) -> list[str]:
+    """The rules of the list file, in order: the first word of each line that is not blank or a ``//``
+    comment and starts with a letter, digit or one of ``. * !`` followed by one (the list's format)."""
+    out = []
+    for line in text.splitlines():
+        word = line.split(maxsplit=1)[0] if line and not line[0].isspace() else ""
+        head = word.lstrip(".*!")
+        if head and (head[0].isalnum() or head[0] == "_"):
+            out.append(word)
+    return out
 
 
 def rules() -> list[str]:
@@ -117,6 +116,15 @@ def _lenient_host(url: str) -> str:
     return after_userinfo.partition(":")[0].strip().rstrip(".\u3002\uff0e\uff61")
 
 
+def _is_ipv4(text: str) -> bool:
+    """Dotted-quad decimal IPv4 (ASCII digits, no leading zeros): such a host has no suffix."""
+    try:
+        IPv4Address(text)
+    except AddressValueError:
+        return False
+    return True
+
+
 def _looks_like_ipv6(text: str) -> bool:
     try:
         IPv6Address(text)
@@ -134,7 +142,7 @@ def split(url: str) -> tuple[str, str, str]:
     labels = netloc.split(".")
     idx = _suffix_index(labels)
     if idx is None:
-        if len(labels) == 4 and netloc[0].isdecimal() and _IP_RE.fullmatch(netloc):
+        if len(labels) == 4 and netloc[0].isdecimal() and _is_ipv4(netloc):
             return ("", netloc, "")
         return (".".join(labels[:-1]), labels[-1], "")
     return (
