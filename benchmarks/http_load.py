@@ -411,11 +411,14 @@ async def main_async(args: argparse.Namespace) -> None:
             print(f"  server CPU {busy * el / max(1, n * b) * 1e6:.0f} µs per message, {busy:.0%} of a core busy")
             for share in (0.5, 0.75, 1.0):
                 rate = round(sat * share)
+                c0, t0 = cpu_s(proc.pid), time.perf_counter()
                 r = await open_loop(port, singles, rate, min(seconds, 10.0), args.connections)
+                cpu, el = cpu_s(proc.pid) - c0, time.perf_counter() - t0
                 print(
                     f"open loop {rate:,} req/s ({share:.0%} of saturation), {args.connections} connections: "
                     f"p50 {r['p50_ms']:.2f} ms, p90 {r['p90_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, "
-                    f"max {r['max_ms']:.1f} ms ({r['sent']} sent, {r['errors']} non-200)"
+                    f"max {r['max_ms']:.1f} ms ({r['sent']} sent, {r['errors']} non-200); "
+                    f"server CPU {cpu / max(1, r['sent']) * 1e6:.0f} µs per request, {cpu / el:.0%} of a core busy"
                 )
             print(f"RSS after the run: {rss_mb(proc.pid):.0f} MB; load average {loadavg()}")
         finally:
