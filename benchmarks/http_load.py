@@ -15,8 +15,10 @@ prints the worker's RSS after warm-up, every N/10 requests and at the end, and t
 Only 127.0.0.1; every phase is bounded in time (--seconds, at most 30) and in requests.
 The load generator is a minimal HTTP/1.1 keep-alive client on a bare asyncio Protocol (an aiohttp
 client, or even asyncio streams, saturate a core before the server does); the open loop is all callbacks.
-Each closed-loop phase also prints the server's CPU time per request and how busy its core was (below
-~95%: the generator or another job set the rate), and the load average is printed (report contention). Asserts nothing; report the machine with the figures.
+Every phase also prints the server's CPU time per request and how busy its core was (closed loop below
+~95%: the generator or another job set the rate; open loop: requests that arrive alone are not batched, so
+they cost more than at saturation), and the load average is printed (report contention). Asserts nothing;
+report the machine with the figures.
 """
 
 from __future__ import annotations
