@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from ..resources import loading, loading_seconds
+from ..resources import gc_seconds, loading, loading_seconds
 from .matchers import DomainList, Hit, LinkFn, LinkView, MessageView, Resources, TextFn, _Params, matcher
 
 if TYPE_CHECKING:
@@ -65,16 +65,18 @@ class Deadline:
     (part -> what was skipped, ``{"ru": …, "en": …}``) for the scanner's degraded reason.
     """
 
-    __slots__ = ("end", "skipped", "_loaded")
+    __slots__ = ("_collected", "_loaded", "end", "skipped")
 
     def __init__(self, start: float, budget_s: float) -> None:
         self.end = start + budget_s
         self.skipped: dict[str, dict[str, str]] = {}
         self._loaded = loading_seconds()
+        self._collected = gc_seconds()
 
     def passed(self) -> bool:
-        """Whether the budget is spent (time in one-time loads during the scan not counted)."""
-        return time.thread_time() - (loading_seconds() - self._loaded) > self.end
+        """Whether the budget is spent (one-time loads and garbage collections during the scan not counted)."""
+        excluded = (loading_seconds() - self._loaded) + (gc_seconds() - self._collected)
+        return time.thread_time() - excluded > self.end
 
     def skip(self, part: str, detail: dict[str, str]) -> None:
         """Note that ``part`` was skipped (the first note of a part stays)."""
