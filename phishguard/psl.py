@@ -116,18 +116,11 @@ def _lenient_host(url: str) -> str:
     return after_userinfo.partition(":")[0].strip().rstrip(".\u3002\uff0e\uff61")
 
 
-def _is_ipv4(text: str) -> bool:
-    """Dotted-quad decimal IPv4 (ASCII digits, no leading zeros): such a host has no suffix."""
+def _is_address(text: str, kind: type[IPv4Address | IPv6Address]) -> bool:
+    """Whether ``text`` is an address of ``kind`` as ``ipaddress`` reads it (IPv4: dotted-quad decimal,
+    ASCII digits, no leading zeros); such a host has no suffix."""
     try:
-        IPv4Address(text)
-    except AddressValueError:
-        return False
-    return True
-
-
-def _looks_like_ipv6(text: str) -> bool:
-    try:
-        IPv6Address(text)
+        kind(text)
     except AddressValueError:
         return False
     return True
@@ -137,12 +130,12 @@ def split(url: str) -> tuple[str, str, str]:
     """(subdomain, domain, suffix) of a host or URL, as ``tldextract.TLDExtract(suffix_list_urls=(),
     cache_dir=None, include_psl_private_domains=True)(url)`` gives them."""
     netloc = _lenient_host(url).replace("\u3002", ".").replace("\uff0e", ".").replace("\uff61", ".")
-    if len(netloc) >= 4 and netloc[0] == "[" and netloc[-1] == "]" and _looks_like_ipv6(netloc[1:-1]):
+    if len(netloc) >= 4 and netloc[0] == "[" and netloc[-1] == "]" and _is_address(netloc[1:-1], IPv6Address):
         return ("", netloc, "")
     labels = netloc.split(".")
     idx = _suffix_index(labels)
     if idx is None:
-        if len(labels) == 4 and netloc[0].isdecimal() and _is_ipv4(netloc):
+        if len(labels) == 4 and netloc[0].isdecimal() and _is_address(netloc, IPv4Address):
             return ("", netloc, "")
         return (".".join(labels[:-1]), labels[-1], "")
     return (
