@@ -52,3 +52,29 @@ def conformance_harness():
     finally:
         sys.path.remove(str(ROOT / "benchmarks"))
     return conformance
+
+
+async def _wait_ready(session, base: str, proc=None, tries: int = 400) -> None:
+    """Poll ``GET base/readyz`` every 50 ms until it answers 200 (at most ``tries`` times); fail at once if
+    ``proc`` (the ``phishguard serve`` subprocess, when given) has exited."""
+    import asyncio
+
+    import aiohttp
+
+    for _ in range(tries):
+        if proc is not None and proc.poll() is not None:
+            pytest.fail(f"serve exited at start-up with status {proc.returncode}")
+        try:
+            async with session.get(base + "/readyz") as resp:
+                if resp.status == 200:
+                    return
+        except aiohttp.ClientConnectionError:
+            pass
+        await asyncio.sleep(0.05)
+    pytest.fail("serve never became ready")
+
+
+@pytest.fixture
+def wait_ready():
+    """``await wait_ready(session, base, proc=None, tries=400)``: a started ``serve`` answers ``/readyz``."""
+    return _wait_ready

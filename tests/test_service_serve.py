@@ -67,18 +67,6 @@ def _start(tmp_path: Path, *args: str, **env: str) -> tuple[subprocess.Popen, in
     pytest.fail(f"serve did not start: {log.read_text(errors='replace')}")
 
 
-async def _wait_ready(session: aiohttp.ClientSession, base: str) -> None:
-    for _ in range(200):
-        try:
-            async with session.get(base + "/readyz") as resp:
-                if resp.status == 200:
-                    return
-        except aiohttp.ClientConnectionError:
-            pass
-        await asyncio.sleep(0.05)
-    pytest.fail("never ready")
-
-
 async def _progress(session: aiohttp.ClientSession, base: str) -> tuple[int, int]:
     """(requests in flight, scan requests answered) over all workers, from /metrics."""
     async with session.get(base + "/metrics") as resp:
@@ -89,7 +77,7 @@ async def _progress(session: aiohttp.ClientSession, base: str) -> tuple[int, int
 
 
 @pytest.mark.slow
-async def test_serve_two_workers_sigterm_during_a_burst(tmp_path):
+async def test_serve_two_workers_sigterm_during_a_burst(tmp_path, wait_ready):
     proc, port, log = _start(
         tmp_path,
         "--workers",
@@ -102,7 +90,7 @@ async def test_serve_two_workers_sigterm_during_a_burst(tmp_path):
     try:
         # a fresh connection per request: the burst spreads over both workers
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True, limit=0)) as session:
-            await _wait_ready(session, base)
+            await wait_ready(session, base, tries=200)
             async with session.post(base + "/v1/scan", json={"text": SCAM, "id": "m-1"}) as resp:
                 v = await resp.json()
                 assert resp.status == 200 and v["verdict"] == "fraud" and v["id"] == "m-1"
@@ -149,13 +137,13 @@ async def test_serve_two_workers_sigterm_during_a_burst(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("event_loop", ["auto", "asyncio"])
-async def test_serve_one_worker_reloads_on_sighup(tmp_path, event_loop):
+async def test_serve_one_worker_reloads_on_sighup(tmp_path, event_loop, wait_ready):
     proc, port, log = _start(tmp_path, "--workers", "1", PHISHGUARD_SERVICE__EVENT_LOOP=event_loop)
     base = f"http://127.0.0.1:{port}"
     assert LISTENING.search(log.read_text(encoding="utf-8")).group(3) == ("uvloop" if event_loop == "auto" else "asyncio")
     try:
         async with aiohttp.ClientSession() as session:
-            await _wait_ready(session, base)
+            await wait_ready(session, base, tries=200)
             proc.send_signal(signal.SIGHUP)
             for _ in range(200):
                 if "reloaded" in log.read_text(encoding="utf-8"):

@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import aiohttp
-import pytest
 
 from phishguard.moderation.passwords import hash_password
 from phishguard.moderation.store import open_store
@@ -39,20 +38,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-async def _ready(session: aiohttp.ClientSession, base: str, proc: subprocess.Popen) -> None:
-    for _ in range(400):
-        if proc.poll() is not None:
-            pytest.fail(f"serve exited at start-up: {(Path(proc.args[0]).parent, proc.returncode)}")
-        try:
-            async with session.get(base + "/readyz") as resp:
-                if resp.status == 200:
-                    return
-        except aiohttp.ClientConnectionError:
-            pass
-        await asyncio.sleep(0.05)
-    pytest.fail("serve never became ready")
 
 
 def _kill(proc: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
@@ -98,7 +83,7 @@ def _flag_ids(db_url: str) -> list[int]:
         store.close()
 
 
-async def test_kill_9_during_a_burst_of_decisions_loses_none_acknowledged(tmp_path, store_url):
+async def test_kill_9_during_a_burst_of_decisions_loses_none_acknowledged(tmp_path, store_url, wait_ready):
     _prepared(store_url)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
@@ -106,7 +91,7 @@ async def test_kill_9_during_a_burst_of_decisions_loses_none_acknowledged(tmp_pa
     acked: list[int] = []
     try:
         async with aiohttp.ClientSession() as session:
-            await _ready(session, base, proc)
+            await wait_ready(session, base, proc)
             assert await _scan_all(session, base, 120) == 120
             for _ in range(200):
                 ids = _flag_ids(store_url)
@@ -148,14 +133,14 @@ async def test_kill_9_during_a_burst_of_decisions_loses_none_acknowledged(tmp_pa
         store.close()
 
 
-async def test_sigterm_flushes_the_flag_queue_and_kill_stays_within_the_bound(tmp_path, store_url):
+async def test_sigterm_flushes_the_flag_queue_and_kill_stays_within_the_bound(tmp_path, store_url, wait_ready):
     _prepared(store_url)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     proc = _serve(tmp_path, store_url, port)
     try:
         async with aiohttp.ClientSession() as session:
-            await _ready(session, base, proc)
+            await wait_ready(session, base, proc)
             flagged = await _scan_all(session, base, 300)
         _kill(proc, signal.SIGTERM)  # at once: the queue may still hold flags
         assert proc.returncode == 0
