@@ -142,6 +142,27 @@ def test_numpy_path_equals_the_pipeline(tiny):
     np.testing.assert_allclose(np.array(one), model.predict_proba(docs[:10]), atol=1e-12)
 
 
+# repeated words and n-grams (the corrections of proba_one), nothing to read, one letter, a long run
+ODD_DOCS = ["", "   ", "!!!", "а", "оплата оплата оплата", "ааааааааааааааааа", "Оплата ОПЛАТА оплата, оплата!",
+            "карта " * 300, "x" * 2000, "ёжик в тумане https://example.com/pay?x=1 ёжик"]
+
+
+def test_one_message_path_equals_the_pipeline(tiny):
+    """proba_one (per-word sums plus corrections for repeated columns, plain Python) gives the pipeline's
+    probabilities, repeated words and n-grams included."""
+    from phishguard.classifier.persist import load_pipeline
+    from phishguard.classifier.serve import load_numpy_model
+
+    out, _ = tiny
+    pipe = load_pipeline(out / "text.json")
+    model = load_numpy_model(out / "text.json")
+    docs = [text_document(t) for t, _ in _rows("holdout.tsv", 80)] + [text_document(t) for t in TEXTS] + ODD_DOCS
+    one = np.array([model.proba_one(d) for d in docs])
+    np.testing.assert_allclose(one, pipe.predict_proba(docs), rtol=0, atol=1e-12)
+    again = np.array([model.proba_one(d) for d in docs])  # from the cached words this time
+    np.testing.assert_array_equal(again, one)
+
+
 def test_numpy_path_equals_the_host_pipeline(tmp_path):
     from phishguard.classifier.export import export_arrays
     from phishguard.classifier.pipelines import build_pipeline
@@ -157,6 +178,8 @@ def test_numpy_path_equals_the_host_pipeline(tmp_path):
     model = LinearModel(*export_arrays(pipe))
     test = [host_document(h) for h in ("olx-pay77.shop", "example.org", "xn--80ak6aa92e.com")]
     np.testing.assert_allclose(model.predict_proba(test), pipe.predict_proba(test), atol=1e-12)
+    one = np.array([model.proba_one(d) for d in test + docs[:5]])  # two classes, one estimator output
+    np.testing.assert_allclose(one, pipe.predict_proba(test + docs[:5]), atol=1e-12)
     assert model.top_ngrams(host_document("allegro-oferta9.xyz"), "1", 2)
 
 

@@ -134,3 +134,22 @@ def test_train_command_on_fixture_data(tmp_path):
     res = CliRunner().invoke(cli, ["train", "--config", str(cfg)])
     assert res.exit_code == 0, res.output
     assert {p.name for p in (tmp_path / "out").iterdir()} == {"text.json", "text.npz", "text.skops"}
+
+
+def test_shipped_text_model_scores_one_message_as_a_batch_does():
+    """The scanner's one-message path (proba_one) and the batch path agree on the shipped model, on the chat
+    corpus of the tests (scams, legit, hold-out) with each message's repeated words and n-grams."""
+    import numpy as np
+
+    from phishguard.classifier.features import text_document
+    from phishguard.classifier.serve import load_numpy_model
+
+    model = load_numpy_model(MODELS / "text.json")
+    texts: list[str] = []
+    for name in ("scam.tsv", "legit.tsv", "holdout.tsv"):
+        with (ROOT / "tests" / "data" / "chat_corpus" / name).open(encoding="utf-8", newline="") as f:
+            texts += [row["text"] for row in csv.DictReader(f, delimiter="\t")]
+    docs = [text_document(t) for t in texts]
+    assert len(docs) > 300
+    one = np.array([model.proba_one(d) for d in docs])
+    np.testing.assert_allclose(one, model.predict_proba(docs), rtol=0, atol=1e-12)

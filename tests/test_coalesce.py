@@ -99,6 +99,15 @@ async def test_each_request_is_answered_before_the_next_of_its_group_is_scanned(
     assert (coalescer.groups, coalescer.scanned) == (1, 3)
 
 
+async def test_a_request_that_arrives_alone_is_scanned_without_a_preparation():
+    log: list[tuple[str, str]] = []
+    scanner, coalescer = _Recorder(log), Coalescer()
+    assert await _ask(coalescer, scanner, "a", log) == "verdict of a"
+    assert await _ask(coalescer, scanner, "b", log) == "verdict of b"
+    assert log == [("scan", "a"), ("answered", "a"), ("scan", "b"), ("answered", "b")]
+    assert (coalescer.groups, coalescer.scanned) == (2, 2)
+
+
 async def test_groups_are_bounded_and_arrivals_during_a_group_form_the_next():
     log: list[tuple[str, str]] = []
     scanner, coalescer = _Recorder(log), Coalescer(max_group=2)

@@ -93,7 +93,7 @@ def _reference_top_terms(model, doc: str, label: str, k: int) -> list[str]:
         for u in b.units(doc):
             word = u.strip(".,:;!?()[]«»\"'")
             if word.isalpha():
-                push[word] = push.get(word, 0.0) + sum(weight[c] for c in set(np.frombuffer(b._unit(u), dtype=np.int64).tolist()))
+                push[word] = push.get(word, 0.0) + sum(weight[c] for c in set(np.frombuffer(b._unit(u)[1], dtype=np.int32).tolist()))
     ranked = sorted((kv for kv in push.items() if kv[1] > 0), key=lambda kv: -kv[1])
     return [w for w, _ in ranked[:k]]
 

@@ -46,7 +46,8 @@ __all__ = [
 _DIR: Path | None = None
 _LOCK = threading.Lock()
 _LOADED: dict[tuple[str, float], Any] = {}
-#: Private ``msg.memo`` key: the text model's scored row of a message scanned alone (shared by the rules).
+#: Private ``msg.memo`` key: the text model's tf-idf row of a message scanned alone, made when a rule first
+#: explains it (shared by the rules).
 _SCORED = "text_model_scored"
 #: The signal a ``text_model`` matcher raises when the model read only the beginning of a long message
 #: (rules/degraded.yaml turns it into a reason).
@@ -61,20 +62,26 @@ class Deadline:
     The budget is CPU time of the scanning thread (``time.thread_time``), not wall time: it bounds what a
     message costs, and a busy host that takes the CPU away mid-scan (other processes, other threads
     holding the GIL) must not turn a fraud verdict into a degraded one with its links unchecked.
-    :meth:`passed` reads the clock once (~0.4 µs). Each part skipped for the budget is noted in :attr:`skipped`
-    (part -> what was skipped, ``{"ru": …, "en": …}``) for the scanner's degraded reason.
+    The CPU clock is a system call (~0.4 µs, several when the caches are cold), so :meth:`passed` reads
+    the wall clock first: a thread cannot have used more CPU time than the wall time since the scan began,
+    so until the budget has passed in wall time, it has not passed in CPU time either. Each part skipped for
+    the budget is noted in :attr:`skipped` (part -> what was skipped, ``{"ru": …, "en": …}``) for the
+    scanner's degraded reason.
     """
 
-    __slots__ = ("_collected", "_loaded", "end", "skipped")
+    __slots__ = ("_collected", "_loaded", "end", "skipped", "wall_end")
 
     def __init__(self, start: float, budget_s: float) -> None:
         self.end = start + budget_s
+        self.wall_end = time.perf_counter() + budget_s  # read after ``start``: never earlier than the CPU end
         self.skipped: dict[str, dict[str, str]] = {}
         self._loaded = loading_seconds()
         self._collected = gc_seconds()
 
     def passed(self) -> bool:
         """Whether the budget is spent (one-time loads and garbage collections during the scan not counted)."""
+        if time.perf_counter() < self.wall_end:
+            return False
         excluded = (loading_seconds() - self._loaded) + (gc_seconds() - self._collected)
         return time.thread_time() - excluded > self.end
 
@@ -279,13 +286,12 @@ def _out_of_time(msg: MessageView) -> bool:
 
 
 def _scored_entry(msg: MessageView, model: Any, text: str) -> dict[str, Any]:
-    """The message's text-model memo entry; ``text`` (what the model reads of it) scored now (one row, kept
-    in the memo for an explanation) if the batch did not score it."""
+    """The message's text-model memo entry; ``text`` (what the model reads of it) scored now, alone
+    (:meth:`~phishguard.classifier.serve.LinearModel.proba_one`), if the batch did not score it."""
     memo = msg.memo.setdefault("models", {})
     entry = memo.get("text")
     if entry is None:
-        scored = msg.memo[_SCORED] = model.scored([text])
-        entry = memo["text"] = _entry(model, scored.proba[0])
+        entry = memo["text"] = _entry(model, model.proba_one(text))
     return entry
 
 
@@ -314,7 +320,9 @@ def _build_text_model(p: TextModelParams, res: Resources) -> TextFn:
         if words is None:
             if words_outside_links(text, p.min_words) < p.min_words:
                 return
-            scored = msg.memo.get(_SCORED) or model.scored([text])
+            scored = msg.memo.get(_SCORED)
+            if scored is None:
+                scored = msg.memo[_SCORED] = model.scored([text])
             words = model.explain(scored, [0], p.label, p.top)[0]
         shown = ", ".join(words) if words else msg.text[:80]
         yield Hit(evidence=_evidence(msg, words), strength=score, vars={"score": f"{score:.2f}", "words": shown})
