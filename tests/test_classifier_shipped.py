@@ -153,3 +153,24 @@ def test_shipped_text_model_scores_one_message_as_a_batch_does():
     assert len(docs) > 300
     one = np.array([model.proba_one(d) for d in docs])
     np.testing.assert_allclose(one, model.predict_proba(docs), rtol=0, atol=1e-12)
+
+
+def test_shipped_text_model_explains_one_message_as_a_batch_does():
+    """explain_one (plain Python, from scored_one) names the words explain names from the batch's tf-idf rows."""
+    from phishguard.classifier.features import text_document
+    from phishguard.classifier.serve import load_numpy_model
+
+    model = load_numpy_model(MODELS / "text.json")
+    texts: list[str] = []
+    for name in ("scam.tsv", "legit.tsv"):
+        with (ROOT / "tests" / "data" / "chat_corpus" / name).open(encoding="utf-8", newline="") as f:
+            texts += [row["text"] for row in csv.DictReader(f, delimiter="\t")]
+    docs = [text_document(t) for t in texts] + ["оплата оплата оплата картой", "ааааа ааааа!", "", "123 456"]
+    batch = model.scored(docs)
+    named = 0
+    for label in ("scam", "spam", "ham"):
+        expected = model.explain(batch, list(range(len(docs))), label, 3)
+        for doc, words in zip(docs, expected):
+            assert model.explain_one(model.scored_one(doc), label, 3) == words, (label, doc)
+            named += bool(words)
+    assert named > 200  # most messages have words to name

@@ -30,6 +30,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import struct
 from array import array
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -43,7 +44,7 @@ import numpy as np
 from .card import ModelIntegrityError, read_card, verified_path
 from .features import WORD_RE, _WS2, word_char_ngrams
 
-__all__ = ["LinearModel", "Block", "Scored", "decode_arrays", "load_numpy_model"]
+__all__ = ["LinearModel", "Block", "One", "Scored", "decode_arrays", "load_numpy_model"]
 
 #: Suffixes of an idf stored as its distinct values + a uint16 code per column (``export.encode_arrays``).
 VALUES, CODES = "__values", "__codes"
@@ -152,6 +153,17 @@ class Scored:
     features: _Features
 
 
+@dataclass(frozen=True)
+class One:
+    """One document scored by :meth:`LinearModel.scored_one`: its probabilities, and for an explanation the
+    document as read (lower-cased), each block's l2 norm and the weight ``1 + ln t`` of each repeated column."""
+
+    doc: str
+    proba: list[float]
+    norms: list[float]
+    repeated: dict[int, float]
+
+
 class LinearModel:
     """A calibrated linear classifier over hashed tf-idf blocks, scored with numpy.
 
@@ -233,6 +245,10 @@ class LinearModel:
     def proba_one(self, doc: str) -> list[float]:
         """``predict_proba([doc])[0]`` as a list, computed from the words' cached partial sums plus a correction
         for each column met more than once (see the module doc); equal to it within ~1e-15."""
+        return self.scored_one(doc).proba
+
+    def scored_one(self, doc: str) -> One:
+        """:meth:`proba_one` with what :meth:`explain_one` reads afterwards."""
         if self.lowercase:
             doc = doc.lower()
         n1 = self.n_outputs + 1
@@ -248,22 +264,51 @@ class LinearModel:
             sums.append([sum(flat[k::n1]) for k in range(n1)])
             cols.frombytes(b"".join(units))
         log = math.log
+        repeated: dict[int, float] = {}  # column met t > 1 times -> its weight 1 + ln t
         for col, t in Counter(cols).items():
             if t > 1:
                 block, idf, pushes = self._column(col)
-                w = 1.0 + log(t)
+                w = repeated[col] = 1.0 + log(t)
                 row = sums[block]
                 row[0] += (w * w - t) * idf * idf
                 f = w - t
                 for k, push in enumerate(pushes, 1):
                     row[k] += f * push
         d = list(self._intercept)
+        norms = []
         for row in sums:
-            if row[0] > 0.0:
-                norm = math.sqrt(row[0])
+            norm = math.sqrt(row[0]) if row[0] > 0.0 else 0.0
+            norms.append(norm)
+            if norm:
                 for k in range(len(d)):
                     d[k] += row[k + 1] / norm
-        return self._calibrated_one(d)
+        return One(doc, self._calibrated_one(d), norms, repeated)
+
+    def explain_one(self, one: One, label: str, k: int = 3) -> list[str]:
+        """:meth:`explain` of a document scored by :meth:`scored_one`, in plain Python: a word occurrence's push
+        is its cached sum for ``label``, corrected for its repeated columns, over its block's norm."""
+        out_k = self.classes.index(label) if self.n_outputs > 1 else 0
+        repeated = one.repeated
+        push: dict[str, float] = {}
+        for b, norm in zip(self.blocks, one.norms):
+            if not norm:
+                continue
+            for u in b.shown_units(one.doc):
+                key = u.strip(_PUNCT)
+                if not key.isalpha():
+                    continue
+                head, cols = b._cache.get(u) or b._unit(u)
+                value = struct.unpack_from("d", head, 8 * (out_k + 1))[0]
+                if repeated:
+                    seen: dict[int, int] = {}
+                    for c in memoryview(cols).cast("i"):
+                        if c in repeated:
+                            seen[c] = seen.get(c, 0) + 1
+                    for c, m in seen.items():
+                        value += (repeated[c] - m) * self._column(c)[2][out_k]
+                push[key] = push.get(key, 0.0) + value / norm
+        ranked = sorted((w for w in push if push[w] > 0), key=lambda w: -push[w])  # stable: ties in text order
+        return ranked[:k]
 
     def _calibrated_one(self, d: list[float]) -> list[float]:
         """:meth:`_calibrated` of one row of decision values, in plain Python."""

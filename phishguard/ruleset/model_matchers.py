@@ -46,8 +46,8 @@ __all__ = [
 _DIR: Path | None = None
 _LOCK = threading.Lock()
 _LOADED: dict[tuple[str, float], Any] = {}
-#: Private ``msg.memo`` key: the text model's tf-idf row of a message scanned alone, made when a rule first
-#: explains it (shared by the rules).
+#: Private ``msg.memo`` key: the text model's :class:`~phishguard.classifier.serve.One` of a message scored alone
+#: (shared by the rules: the first scores it, a rule that fires explains it from there).
 _SCORED = "text_model_scored"
 #: The signal a ``text_model`` matcher raises when the model read only the beginning of a long message
 #: (rules/degraded.yaml turns it into a reason).
@@ -291,7 +291,8 @@ def _scored_entry(msg: MessageView, model: Any, text: str) -> dict[str, Any]:
     memo = msg.memo.setdefault("models", {})
     entry = memo.get("text")
     if entry is None:
-        entry = memo["text"] = _entry(model, model.proba_one(text))
+        one = msg.memo[_SCORED] = model.scored_one(text)
+        entry = memo["text"] = _entry(model, one.proba)
     return entry
 
 
@@ -320,10 +321,10 @@ def _build_text_model(p: TextModelParams, res: Resources) -> TextFn:
         if words is None:
             if words_outside_links(text, p.min_words) < p.min_words:
                 return
-            scored = msg.memo.get(_SCORED)
-            if scored is None:
-                scored = msg.memo[_SCORED] = model.scored([text])
-            words = model.explain(scored, [0], p.label, p.top)[0]
+            one = msg.memo.get(_SCORED)
+            if one is None:  # scored by a batch that did not explain it
+                one = msg.memo[_SCORED] = model.scored_one(text)
+            words = model.explain_one(one, p.label, p.top)
         shown = ", ".join(words) if words else msg.text[:80]
         yield Hit(evidence=_evidence(msg, words), strength=score, vars={"score": f"{score:.2f}", "words": shown})
 

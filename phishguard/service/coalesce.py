@@ -10,7 +10,7 @@ alone gives. Between two scans the loop runs: the handler of the message just sc
 at once (it does not wait for the rest of its group), and new requests are read and queue for the next
 group. Messages are scanned in the order they arrived. A lone request waits one loop turn; nothing is
 delayed on a timer. A group of one is not prepared: a plain scan scores one message more cheaply
-(``LinearModel.proba_one``) than a batch of one.
+(``LinearModel.scored_one``) than a batch of one.
 
 Why one scan per turn: a group scanned in one go answers all its requests only at its end, so every
 request of a group of 30 waits for 30 scans (~6 ms); at 75% of saturation that alone put p99 at 9–14 ms.
