@@ -95,7 +95,7 @@ async def test_serve_two_workers_sigterm_during_a_burst(tmp_path, wait_ready):
                 v = await resp.json()
                 assert resp.status == 200 and v["verdict"] == "fraud" and v["id"] == "m-1"
 
-            n_batches, size, n_single = 12, 1000, 20
+            n_batches, size, n_single = 16, 1000, 20  # ~1 s of scanning per worker: SIGTERM lands mid-burst
             messages = [{"id": i, "text": f"{SCAM} #{i}" if i % 2 else f"камера {i} ещё продаётся?"} for i in range(size)]
 
             async def batch() -> list[dict]:

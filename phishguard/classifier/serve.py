@@ -4,7 +4,7 @@ Importing scikit-learn costs ~0.6 s and ~110 MB, so the scanner does not: :class
 what :mod:`phishguard.classifier.export` took out of a fitted Pipeline (per block: hashing size and idf;
 the linear weights; the sigmoid calibrators) and reproduces its ``predict_proba`` — the n-grams are the
 same strings as scikit-learn's analyzers make, hashed with the same MurmurHash3 (signed, seed 0), so the
-probabilities match to float rounding (``tests/test_classifier_serving.py`` checks it).
+probabilities match to float rounding (``tests/test_classifier.py`` checks it).
 
 Speed: the char n-grams of a word are hashed once and cached per word (chat repeats its words), as the bytes
 of a machine-integer array plus the word's partial sums (see below); bytes, not ``array`` objects, because the
@@ -14,15 +14,16 @@ tens of milliseconds longer. A batch is scored with a handful of numpy calls ove
 :meth:`LinearModel.explain` reads the words that pushed chosen rows most from those rows (one vectorized pass
 for all of them), so an explanation never featurizes its message again.
 
-One message (:meth:`LinearModel.proba_one`, the service's path for a request that arrives alone) is scored in
-plain Python from per-word partial sums instead. With sublinear tf, a column met ``t`` times in a block of a
-message weighs ``(1 + ln t) * idf``; the block's decision is ``sum(weight * coef) / sqrt(sum(weight ** 2))``.
-Each cached word carries ``sum(idf * coef)`` and ``sum(idf ** 2)`` over its n-grams, which are those sums when
-every column occurs once; a column met ``t > 1`` times is then corrected by ``(1 + ln t - t) * idf * coef`` and
-``((1 + ln t) ** 2 - t) * idf ** 2``. The same probabilities to ~1e-15, without numpy: on the realistic chat mix
-(``benchmarks/model_one.py``, 2-core AMD EPYC) 30 µs a message instead of 35 with warm caches, and 120 instead of
-190 with the caches flushed before each message, which is how a worker meets a request that arrives alone (each
-numpy call then costs several microseconds of cache misses).
+One message (:meth:`LinearModel.scored_one`, the service's path for a request that arrives alone) is scored
+and explained (:meth:`LinearModel.explain_one`) in plain Python from per-word partial sums instead. With
+sublinear tf, a column met ``t`` times in a block of a message weighs ``(1 + ln t) * idf``; the block's
+decision is ``sum(weight * coef) / sqrt(sum(weight ** 2))``. Each cached word carries ``sum(idf * coef)`` and
+``sum(idf ** 2)`` over its n-grams, which are those sums when every column occurs once; a column met ``t > 1``
+times is then corrected by ``(1 + ln t - t) * idf * coef`` and ``((1 + ln t) ** 2 - t) * idf ** 2``. The same
+probabilities to ~1e-15, without numpy: on the realistic chat mix (``benchmarks/model_one.py``, 2-core AMD
+EPYC) 30 µs a message instead of 35 with warm caches, and 120 instead of 190 with the caches flushed before
+each message, which is how a worker meets a request that arrives alone (each numpy call then costs several
+microseconds of cache misses).
 """
 
 from __future__ import annotations
