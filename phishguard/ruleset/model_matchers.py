@@ -287,7 +287,7 @@ def _out_of_time(msg: MessageView) -> bool:
 
 def _scored_entry(msg: MessageView, model: Any, text: str) -> dict[str, Any]:
     """The message's text-model memo entry; ``text`` (what the model reads of it) scored now, alone
-    (:meth:`~phishguard.classifier.serve.LinearModel.proba_one`), if the batch did not score it."""
+    (:meth:`~phishguard.classifier.serve.LinearModel.scored_one`), if the batch did not score it."""
     memo = msg.memo.setdefault("models", {})
     entry = memo.get("text")
     if entry is None:
@@ -386,7 +386,7 @@ def _build_url_model(p: UrlModelParams, res: Resources) -> LinkFn:
 
         model = lazy.get()
         doc = host_document(h.ascii)
-        score = float(model.predict_proba([doc])[0][1])
+        score = model.proba_one(doc)[1]  # one host alone: plain Python (LinearModel.scored_one)
         if score >= thr:
             parts = ", ".join(model.top_ngrams(doc, "1", p.top)) or h.unicode
             yield Hit(
