@@ -110,10 +110,8 @@ class Block:
 
     def columns(self, doc: str, out: array[int]) -> None:
         """Append the column indices (with repeats) of ``doc``'s n-grams in this block to ``out`` (int32)."""
-        cache = self._cache
-        for u in self.units(doc):
-            got = cache.get(u) or self._unit(u)
-            out.frombytes(got[1])
+        for _, cols in self.entries(doc):
+            out.frombytes(cols)
 
     def shown_units(self, doc: str) -> list[str]:
         """The units of ``doc`` that can name a word: char_wb words, word-block single tokens (an n-gram of
@@ -223,7 +221,6 @@ class LinearModel:
     def unit_sums(self, cols: np.ndarray) -> bytes:
         """A unit's partial sums over its n-gram columns ``cols`` (with repeats), as float64 bytes:
         ``sum(idf ** 2)``, then ``sum(idf * coef)`` per estimator output."""
-        cols = cols.astype(np.int64)
         idf = self.idf(cols)
         out = np.empty(self.n_outputs + 1)
         out[0] = idf @ idf
@@ -298,7 +295,7 @@ class LinearModel:
                 key = u.strip(_PUNCT)
                 if not key.isalpha():
                     continue
-                head, cols = b._cache.get(u) or b._unit(u)
+                head, cols = b._unit(u)
                 value = struct.unpack_from("d", head, 8 * (out_k + 1))[0]
                 if repeated:
                     seen: dict[int, int] = {}
