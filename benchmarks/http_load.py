@@ -249,14 +249,25 @@ def start_server(workers: int, access_log: bool, logdir: str) -> tuple[subproces
             env=env,
             start_new_session=True,  # its own process group, ended as a whole below
         )
-    if workers == 1 and hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2:
-        os.sched_setaffinity(proc.pid, {0})
+    if workers == 1:
+        pin(proc.pid)
+    return proc, listening_port(proc, log), t0, log
+
+
+def pin(pid: int) -> None:
+    """The server ``pid`` on CPU 0, this process (the load generator) on CPU 1 (where there are two)."""
+    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) >= 2:
+        os.sched_setaffinity(pid, {0})
         os.sched_setaffinity(0, {1})
+
+
+def listening_port(proc: subprocess.Popen, log: Path) -> int:
+    """The port the server announces in ``log`` ("listening on http://127.0.0.1:PORT"), within 20 s."""
     deadline = time.perf_counter() + 20
     while time.perf_counter() < deadline:
         m = re.search(r"listening on http://127\.0\.0\.1:(\d+)", log.read_text(errors="replace"))
         if m:
-            return proc, int(m.group(1)), t0, log
+            return int(m.group(1))
         if proc.poll() is not None:
             break
         time.sleep(0.002)
