@@ -560,3 +560,25 @@ def test_setup_logging_routes_access_lines_through_the_line_buffer(monkeypatch):
         accesslog.ACCESS_LOGGER.propagate = propagate
         accesslog.ACCESS_LOGGER.setLevel(level)
         monkeypatch.setattr(accesslog, "_sink", None)
+
+
+async def test_in_flight_wait_idle():
+    """The flag writer's signal: True at once with nothing in hand, True when the last request leaves,
+    False when the time runs out, and a request that starts before the waiter runs is waited for too."""
+    import asyncio
+
+    from phishguard.service.limits import InFlight
+
+    f = InFlight(4)
+    assert await f.wait_idle(0.0)
+    assert f.enter()
+    assert not await f.wait_idle(0.05)
+    waiter = asyncio.create_task(f.wait_idle(5.0))
+    await asyncio.sleep(0.01)
+    f.leave()
+    assert f.enter()  # another request starts in the same turn, before the waiter runs
+    await asyncio.sleep(0.05)
+    assert not waiter.done()
+    f.leave()
+    assert await asyncio.wait_for(waiter, 1.0)
+    assert f.current == 0

@@ -81,7 +81,9 @@ def create_app(
     if settings.moderation.enabled:
         from ..moderation.runtime import MODERATION, Moderation
 
-        state.moderation = app[MODERATION] = Moderation(settings, lambda: state.scanner, state.metrics)
+        state.moderation = app[MODERATION] = Moderation(
+            settings, lambda: state.scanner, state.metrics, quiet=state.in_flight
+        )
         app.cleanup_ctx.append(_moderation_ctx(state.moderation, state))
     app.on_shutdown.append(not_ready)
 

@@ -10,6 +10,7 @@ key may reach N times ``rate_per_key`` in the worst case; the docs say so.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections.abc import Callable
@@ -18,13 +19,15 @@ __all__ = ["InFlight", "RateLimiter", "retry_after"]
 
 
 class InFlight:
-    """Counts requests being handled; ``enter()`` is False when the cap is reached."""
+    """Counts requests being handled; ``enter()`` is False when the cap is reached. :meth:`wait_idle`
+    lets background work (the flag writer) run between requests rather than beside them."""
 
-    __slots__ = ("cap", "current")
+    __slots__ = ("_idle", "cap", "current")
 
     def __init__(self, cap: int):
         self.cap = cap
         self.current = 0
+        self._idle: asyncio.Future[None] | None = None  # resolved when current drops to 0
 
     def enter(self) -> bool:
         if self.current >= self.cap:
@@ -34,6 +37,27 @@ class InFlight:
 
     def leave(self) -> None:
         self.current -= 1
+        if not self.current and self._idle is not None:
+            idle, self._idle = self._idle, None
+            if not idle.done():
+                idle.set_result(None)
+
+    async def wait_idle(self, timeout: float) -> bool:
+        """Wait until no request is being handled, at most ``timeout`` seconds: True if none is, False if
+        the time ran out. A request that started while the waiter was being woken is waited for too."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout
+        while self.current:
+            left = end - loop.time()
+            if left <= 0:
+                return False
+            if self._idle is None:
+                self._idle = loop.create_future()
+            try:
+                await asyncio.wait_for(asyncio.shield(self._idle), left)
+            except TimeoutError:
+                return False
+        return True
 
 
 class RateLimiter:

@@ -1,6 +1,9 @@
-"""What a flag keeps of a verdict: text per store_text, evidence redacted with it, campaign keys."""
+"""What a flag keeps of a verdict (text per store_text, evidence redacted with it, campaign keys), and
+when the writer stores it (moderation.write_idle_chunk)."""
 
 from __future__ import annotations
+
+import asyncio
 
 from phishguard.moderation.flags import campaign_keys, new_flag
 
@@ -76,3 +79,77 @@ async def test_queued_flags_are_invisible_to_the_garbage_collector_and_stored_wh
     (want,) = sightings(verdict, tenant="acme", message_id="7", context=context, now=0.0)
     assert (seen.tenant, seen.message_id, seen.context, seen.verdict) == (want.tenant, want.message_id, want.context, want.verdict)
     store.close()
+
+
+# ---------------------------------------------------------------- the writer waits for a quiet worker (#7)
+
+FRAUD = {**VERDICT, "verdict": "fraud"}
+
+
+async def _busy_writer(**moderation):
+    """A started Moderation whose writer waits for a quiet worker, the worker's in-flight counter with one
+    request in hand, five flags recorded, and the sizes of the store writes (appended as they happen)."""
+    from phishguard.moderation.runtime import Moderation
+    from phishguard.service.limits import InFlight
+    from phishguard.settings import Settings
+
+    in_flight = InFlight(10)
+    m = Moderation(Settings(moderation={"write_linger_s": 0.01, **moderation}), lambda: None, quiet=in_flight)
+    await m.start()
+    writes: list[int] = []
+    add_flags = m._store.add_flags
+
+    def counting(flags, seen=()):
+        writes.append(len(flags))
+        return add_flags(flags, seen)
+
+    m._store.add_flags = counting
+    assert in_flight.enter()  # a request in hand
+    for i in range(5):
+        m.record(FRAUD, tenant="t", text=TEXT, message_id=i, context=None)
+    return m, writes, in_flight
+
+
+async def _until(condition, seconds: float = 5.0) -> None:
+    for _ in range(int(seconds / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("timed out")
+
+
+async def test_the_writer_writes_between_requests_a_chunk_at_a_time():
+    m, writes, in_flight = await _busy_writer(write_idle_chunk=2, write_idle_wait_s=30)
+    await asyncio.sleep(0.3)
+    assert writes == []  # nothing written beside the request
+    in_flight.leave()  # the worker is idle: the flags go in chunks of write_idle_chunk
+    await _until(lambda: sum(writes) == 5)
+    assert writes == [2, 2, 1]
+    await m.stop()
+
+
+async def test_a_worker_that_is_never_idle_still_gets_its_flags_written_after_the_wait():
+    t0 = asyncio.get_running_loop().time()
+    m, writes, _ = await _busy_writer(write_idle_chunk=2, write_idle_wait_s=0.3)  # the request never ends
+    await _until(lambda: sum(writes) == 5)
+    assert writes == [5]  # all at once, as a writer that does not wait
+    assert 0.25 <= asyncio.get_running_loop().time() - t0 < 3.0
+    await m.stop()
+
+
+async def test_stopping_flushes_at_once_even_when_the_worker_is_busy():
+    m, writes, _ = await _busy_writer(write_idle_chunk=2, write_idle_wait_s=60)
+    await asyncio.sleep(0.1)  # the writer is waiting for a quiet moment
+    t0 = asyncio.get_running_loop().time()
+    await m.stop()
+    assert sum(writes) == 5 and asyncio.get_running_loop().time() - t0 < 5.0
+
+
+async def test_write_idle_chunk_0_the_default_writes_whenever_flags_are_ready():
+    from phishguard.moderation.config import ModerationSettings
+
+    assert ModerationSettings().write_idle_chunk == 0
+    m, writes, _ = await _busy_writer(write_idle_wait_s=60)
+    await _until(lambda: sum(writes) == 5, seconds=2.0)
+    assert writes == [5]
+    await m.stop()
