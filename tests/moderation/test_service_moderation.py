@@ -100,6 +100,17 @@ async def test_flag_recorded_with_context_and_safe_not(make_client):
     assert flag["rules_version"] == v["rules_version"]
 
 
+async def test_flags_written_between_requests_reach_the_queue(make_client):
+    """moderation.write_idle_chunk in a service: scans that overlap, then a quiet worker; every flag of
+    them is stored (the writer waited on the app's own in-flight counter)."""
+    client = await make_client(write_idle_chunk=2, write_idle_wait_s=30)
+    mod = await login(client)
+    verdicts = await asyncio.gather(*(scan(client, SCAM, id=f"m-{i}") for i in range(5)))
+    assert all(v["verdict"] in ("suspicious", "fraud") for v in verdicts)
+    stored = await flags(client, mod, 5)
+    assert sorted(f["message_id"] for f in stored) == [f"m-{i}" for i in range(5)]
+
+
 async def test_redacted_and_no_text(make_client):
     client = await make_client(store_text="redacted")
     mod = await login(client)
