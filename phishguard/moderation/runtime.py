@@ -101,8 +101,7 @@ class Moderation:
         self._tasks: list[asyncio.Task[None]] = []
         self._pending: list[_Queued] = []  # the batch being written
         self._quiet = quiet  # the service's in-flight counter: write between requests (see _chunk)
-        self._stopping = False
-        self._wake: asyncio.Future[None] | None = None  # set by stop(): a writer waiting for idle flushes
+        self._stop_called: asyncio.Future[None] | None = None  # made by start(), set by stop(): flush, no waiting
         self.standings = Standings()
         self._loaded_version: int | None = None  # the store's lists_version the standings were read at
         self.store_ok = False
@@ -117,6 +116,7 @@ class Moderation:
         purger and — with webhooks configured — the webhook sender, which POSTs through ``client``
         (the SSRF-safe :class:`~phishguard.page.fetch.PageFetcher` of the worker)."""
         endpoints = [w.name for w in self.config.webhooks]
+        self._stop_called = asyncio.get_running_loop().create_future()
         self._store = await self._call(lambda: open_store(self.settings.database_url, webhook_endpoints=endpoints))
         if migrate:
             await self.run(lambda s: s.migrate())
@@ -143,9 +143,8 @@ class Moderation:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        self._stopping = True  # no more waiting for quiet moments: flush
-        if self._wake is not None and not self._wake.done():
-            self._wake.set_result(None)
+        if self._stop_called is not None and not self._stop_called.done():
+            self._stop_called.set_result(None)  # a writer waiting for a quiet moment writes everything now
         if writer is not None:
             self._queue.put_nowait(_STOP)  # the queue is unbounded: record() enforces the bound
             try:
@@ -211,7 +210,7 @@ class Moderation:
             stopping = stopping or _STOP in batch
             self._pending = [b for b in batch if b is not _STOP]
             while self._pending:
-                chunk = await self._chunk(stopping)
+                chunk = await self._chunk()
                 try:
                     await self._write(chunk)
                     del self._pending[: len(chunk)]
@@ -222,26 +221,25 @@ class Moderation:
                     await asyncio.sleep(self.config.retry_s)
             self._gauge()
 
-    async def _chunk(self, stopping: bool) -> list[_Queued]:
-        """The part of ``_pending`` to write now. With ``write_idle_chunk`` set, in a service under load, that
-        many flags once the worker has no request in hand: the store thread's work (building rows, SQLite) then runs between
-        requests instead of taking the core and the GIL from one in progress, and a chunk is short (~0.5 ms)
-        so a request arriving meanwhile waits little. Everything pending once the oldest flag has waited
-        ``write_idle_wait_s`` (a worker that is never idle still writes whole batches, as fast as without),
-        when stopping, outside a service, and with ``write_idle_chunk`` 0 (the default)."""
-        n = self.config.write_idle_chunk
-        if self._quiet is None or not n or stopping or self._stopping:
+    async def _chunk(self) -> list[_Queued]:
+        """The part of ``_pending`` to write now. With ``write_idle_chunk`` set, in a service under load,
+        that many flags once the worker has no request in hand: the store thread's work (building rows,
+        SQLite) then runs between requests instead of taking the core and the GIL from one in progress,
+        and a chunk is short (~0.5 ms), so a request arriving meanwhile waits little. Everything pending
+        once the oldest flag has waited ``write_idle_wait_s`` (a worker that is never idle still writes
+        whole batches, as fast as without), once ``stop()`` was called, outside a service, and with
+        ``write_idle_chunk`` 0 (the default)."""
+        n, stop_called = self.config.write_idle_chunk, self._stop_called
+        if self._quiet is None or not n or stop_called is None or stop_called.done():
             return list(self._pending)
         waited = time.time() - self._pending[0][6]
-        if self._wake is None:
-            self._wake = asyncio.get_running_loop().create_future()
         idle = asyncio.ensure_future(self._quiet.wait_idle(self.config.write_idle_wait_s - waited))
         try:
-            await asyncio.wait((idle, self._wake), return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait((idle, stop_called), return_when=asyncio.FIRST_COMPLETED)
         finally:
-            idle.cancel()  # stop() woke us (or this task was cancelled): no more waiting
+            idle.cancel()  # stop() was called (or this task was cancelled): no more waiting
         quiet = idle.done() and not idle.cancelled() and idle.result()
-        return self._pending[:n] if quiet and not self._stopping else list(self._pending)
+        return self._pending[:n] if quiet and not stop_called.done() else list(self._pending)
 
     async def _write(self, batch: list[_Queued]) -> None:
         store_text, with_sightings = self.config.store_text, self.config.sightings
