@@ -234,9 +234,12 @@ async def executor_overhead(messages: list[str], n: int = 3000) -> tuple[float, 
 # --------------------------------------------------------------------------- the server
 
 
-def start_server(workers: int, access_log: bool, logdir: str) -> tuple[subprocess.Popen, int, float, Path]:
+def start_server(
+    workers: int, access_log: bool, logdir: str, settings: dict[str, str] | None = None
+) -> tuple[subprocess.Popen, int, float, Path]:
+    """``phishguard serve`` on a free loopback port; ``settings``: more PHISHGUARD_* variables for it."""
     log = Path(logdir) / "serve.log"
-    env = dict(os.environ)  # the caller's PHISHGUARD_* settings apply (e.g. a config to measure)
+    env = {**os.environ, **(settings or {})}  # the caller's PHISHGUARD_* settings apply (e.g. a config to measure)
     env["PHISHGUARD_SERVICE__ACCESS_LOG"] = "true" if access_log else "false"
     env["PHISHGUARD_SERVICE__LIMITS__MAX_IN_FLIGHT"] = "4096"
     env.setdefault("PHISHGUARD_DATABASE_URL", f"sqlite:///{logdir}/moderation.db")  # flags of the run, thrown away

@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import gc
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -124,13 +123,8 @@ async def run_one(
         costs_file.write_text(json.dumps(costs))
         proc, port = start_straw(str(costs_file), tmp)
     else:
-        env = {"PHISHGUARD_MODERATION__ENABLED": "false"} if name == MODERATION_OFF else {}
-        os.environ.update(env)
-        try:
-            proc, port, _, _ = H.start_server(1, True, tmp)
-        finally:
-            for key in env:
-                os.environ.pop(key)
+        off = {"PHISHGUARD_MODERATION__ENABLED": "false"} if name == MODERATION_OFF else {}
+        proc, port, _, _ = H.start_server(1, True, tmp, off)
         await H.first_scan(port, time.perf_counter())
     try:
         return await measure(port, proc.pid, bodies, seconds)
@@ -156,12 +150,12 @@ async def main_async(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for rep in range(args.reps):
             for name, runs in results.items():
-                if (
-                    name == STAND_IN and scale is None
-                ):  # once: its CPU per request at saturation = phishguard's
-                    target = statistics.median(r["sat_cpu_us"] for r in results[MODERATION_OFF])
-                    scale = await calibrate(costs, mean, target, bodies, tmp)
-                spent = {m: c * (scale or 0.0) for m, c in costs.items()}
+                spent: dict[str, float] = {}
+                if name == STAND_IN:
+                    if scale is None:  # once: its CPU per request at saturation = phishguard's
+                        target = statistics.median(r["sat_cpu_us"] for r in results[MODERATION_OFF])
+                        scale = await calibrate(costs, mean, target, bodies, tmp)
+                    spent = {m: c * scale for m, c in costs.items()}
                 runs.append(await run_one(name, bodies, seconds, tmp, spent))
                 print(f"rep {rep + 1}: {line(name, runs[-1])}", flush=True)
     print(f"median of {args.reps} (load average now {H.loadavg()}):")
